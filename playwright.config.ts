@@ -1,25 +1,35 @@
-/*
- * Copyright 2023 The Backstage Authors
- *
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- *     http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- */
-
+import { existsSync } from 'node:fs';
 import { defineConfig } from '@playwright/test';
 import { generateProjects } from '@backstage/e2e-test-utils/playwright';
 
-/**
- * See https://playwright.dev/docs/test-configuration.
+/*
+ * E2E tests for every package with an e2e-tests/ folder.
+ *
+ * In CI (CI=1) the app is built first (`yarn build:e2e`) and the backend
+ * serves it on :7007; locally the dev servers (`yarn dev`) are reused or
+ * started. Debian's Chromium is used when installed, because Playwright's own
+ * browser download needs network access many machines do not have.
  */
+const systemChromium = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find(
+  p => existsSync(p),
+);
+
+const launchOptions = systemChromium
+  ? {
+      executablePath: systemChromium,
+      args: [
+        // Root (containers, CI) cannot use Chromium's sandbox.
+        ...(process.getuid?.() === 0 ? ['--no-sandbox'] : []),
+        '--disable-gpu',
+        // No calls home: offline machines refuse them, slowly.
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
+    }
+  : undefined;
+
 export default defineConfig({
   timeout: 60_000,
 
@@ -27,29 +37,40 @@ export default defineConfig({
     timeout: 30_000,
   },
 
-  // Run your local dev server before starting the tests
   webServer: process.env.CI
-    ? []
+    ? [
+        {
+          // The backend serves the app built by `yarn build:e2e`.
+          command: 'yarn workspace backend start',
+          url: 'http://localhost:7007/.backstage/health/v1/readiness',
+          reuseExistingServer: false,
+          timeout: 180_000,
+        },
+      ]
     : [
         {
-          command: 'yarn start app',
+          command: 'yarn workspace app start',
           url: 'http://localhost:3000',
           reuseExistingServer: true,
-          timeout: 120_000,
+          timeout: 180_000,
         },
         {
-          command: 'yarn start backend',
-          port: 7007,
+          command: 'yarn workspace backend start',
+          url: 'http://localhost:7007/.backstage/health/v1/readiness',
           reuseExistingServer: true,
-          timeout: 60_000,
+          timeout: 180_000,
         },
       ],
 
   forbidOnly: !!process.env.CI,
 
-  retries: process.env.CI ? 2 : 0,
+  retries: process.env.CI ? 1 : 0,
 
-  reporter: [['html', { open: 'never', outputFolder: 'e2e-test-report' }]],
+  reporter: [
+    ['list'],
+    ['html', { open: 'never', outputFolder: 'e2e-test-report' }],
+    ['json', { outputFile: 'node_modules/.cache/e2e-results.json' }],
+  ],
 
   use: {
     actionTimeout: 0,
@@ -62,5 +83,11 @@ export default defineConfig({
 
   outputDir: 'node_modules/.cache/e2e-test-results',
 
-  projects: generateProjects(), // Find all packages with e2e-test folders
+  projects: generateProjects().map(project => ({
+    ...project,
+    use: {
+      ...project.use,
+      ...(systemChromium ? { channel: undefined, launchOptions } : {}),
+    },
+  })),
 });
