@@ -1,0 +1,27 @@
+import { Directory } from './seed/directory';
+import { SigningKey } from './oidc/signingKey';
+import { ResourceRegistry } from './oidc/resources';
+import { GrantStore } from './oidc/grantStore';
+import { FaultSwitch } from './faults/faultSwitch';
+import { DeployCall } from './types';
+
+/** URLs of a running emulator; filled in once the listeners have ports. */
+export interface EmulatorUrls {
+  httpUrl: string;
+  httpsUrl: string;
+  /** Always the https one, whichever listener served the request. */
+  issuer: string;
+  graphBaseUrl: string;
+}
+
+/** State shared by every route of one emulator instance. */
+export interface EmulatorContext {
+  directory: Directory;
+  key: SigningKey;
+  resources: ResourceRegistry;
+  urls: EmulatorUrls;
+  tokenLifetimeSeconds: number;
+  grants: GrantStore;
+  faults: FaultSwitch;
+  deployCalls: DeployCall[];
+}

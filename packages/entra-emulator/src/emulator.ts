@@ -1,0 +1,216 @@
+import http from 'node:http';
+import https from 'node:https';
+import { AddressInfo } from 'node:net';
+import path from 'node:path';
+import express, { NextFunction, Request, Response } from 'express';
+import { EmulatorContext } from './context';
+import { DeployCall, EmulatorSeed, FaultRule } from './types';
+import { loadSeed } from './seed/loadSeed';
+import { Directory } from './seed/directory';
+import { loadOrCreateDevTls } from './tls/devCa';
+import { loadOrCreateSigningKey } from './oidc/signingKey';
+import { ResourceRegistry } from './oidc/resources';
+import { GrantStore } from './oidc/grantStore';
+import { createOidcRouter } from './oidc/router';
+import { FaultSwitch } from './faults/faultSwitch';
+import { faultMiddleware } from './faults/faultMiddleware';
+import { createGraphRouter } from './graph/router';
+import { createDeployApiRouter, DEPLOY_SCOPE } from './deployApi/router';
+import { createAdminRouter } from './admin/router';
+import { PACKAGE_ROOT } from './paths';
+
+/** Options of {@link createEntraEmulator}. */
+export interface EntraEmulatorOptions {
+  /** Plain HTTP port (browser-facing pages, plain clients). Default 8400; 0 picks a free port. */
+  httpPort?: number;
+  /** HTTPS port (token endpoints for MSAL/@azure/identity, Graph). Default 8401; 0 picks a free port. */
+  httpsPort?: number;
+  /** Path to a seed YAML or a seed object. Default: the bundled `seed/tenant.yaml`. */
+  seed?: string | EmulatorSeed;
+  /** Where the signing key and dev CA persist. Default `<repo>/.entra-emulator`. */
+  dataDir?: string;
+  /** Faults active from start. */
+  faults?: FaultRule[];
+  /** Lifetime of issued tokens. Default 3600. */
+  tokenLifetimeSeconds?: number;
+}
+
+/** A running emulator. */
+export interface EntraEmulator {
+  tenantId: string;
+  /** `http://localhost:<httpPort>` */
+  httpUrl: string;
+  /** `https://localhost:<httpsPort>` */
+  httpsUrl: string;
+  /** `${httpsUrl}/${tenantId}`: what MSAL and @azure/identity take. */
+  authority: string;
+  /** `${httpsUrl}/${tenantId}/v2.0` */
+  issuer: string;
+  /** The v2.0 discovery document URL (also served on httpUrl). */
+  metadataUrl: string;
+  /** `${httpsUrl}/v1.0` (Graph is also served on httpUrl). */
+  graphBaseUrl: string;
+  /** PEM of the development CA, for NODE_EXTRA_CA_CERTS. */
+  caCertPath: string;
+  apps: {
+    portal: {
+      clientId: string;
+      clientSecret: string;
+      redirectUris: string[];
+      apiScope: string;
+    };
+    deployApi: { clientId: string; scope: string };
+  };
+  /** Base URL of the sample deploy API. */
+  deployApiUrl: string;
+  /** The parsed seed. */
+  seed: EmulatorSeed;
+  setFaults(rules: FaultRule[]): void;
+  clearFaults(): void;
+  /** Calls the deploy API recorded, oldest first. */
+  deployCalls(): DeployCall[];
+  close(): Promise<void>;
+}
+
+/** `<repo>/.entra-emulator`, resolved from this package's location. */
+export const DEFAULT_DATA_DIR = path.resolve(
+  PACKAGE_ROOT,
+  '..',
+  '..',
+  '.entra-emulator',
+);
+
+/** Loopback only: the emulator must never be reachable from another machine. */
+const BIND_ADDRESS = '127.0.0.1';
+
+/**
+ * Starts an offline Microsoft Entra ID (OIDC v2.0) and Microsoft Graph v1.0
+ * for one seeded tenant, with a sample deploy API.
+ */
+export async function createEntraEmulator(
+  options: EntraEmulatorOptions = {},
+): Promise<EntraEmulator> {
+  const seed = loadSeed(options.seed);
+  const directory = new Directory(seed);
+  const dataDir = options.dataDir ?? DEFAULT_DATA_DIR;
+  const tls = loadOrCreateDevTls(dataDir);
+  const portal = requireApp(seed, 'portal');
+  const deployApp = requireApp(seed, 'deployApi');
+
+  const ctx: EmulatorContext = {
+    directory,
+    key: loadOrCreateSigningKey(dataDir),
+    resources: undefined as unknown as ResourceRegistry,
+    urls: { httpUrl: '', httpsUrl: '', issuer: '', graphBaseUrl: '' },
+    tokenLifetimeSeconds: options.tokenLifetimeSeconds ?? 3600,
+    grants: new GrantStore(),
+    faults: new FaultSwitch(options.faults ?? []),
+    deployCalls: [],
+  };
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.use('/_emulator', createAdminRouter(ctx));
+  app.use(faultMiddleware(ctx.faults));
+  app.use('/v1.0', createGraphRouter(ctx));
+  app.use('/deploy-api', createDeployApiRouter(ctx, deployApp));
+  app.use(createOidcRouter(ctx));
+  app.use((_req, res) => {
+    res.status(404).json({
+      error: { code: 'NotFound', message: 'No such emulator route.' },
+    });
+  });
+  app.use((err: Error, _req: Request, res: Response, _next: NextFunction) => {
+    res
+      .status(500)
+      .json({ error: { code: 'InternalServerError', message: err.message } });
+  });
+
+  const httpServer = http.createServer(app);
+  const httpsServer = https.createServer(
+    { cert: tls.certPem, key: tls.keyPem },
+    app,
+  );
+  await listen(httpServer, options.httpPort ?? 8400);
+  try {
+    await listen(httpsServer, options.httpsPort ?? 8401);
+  } catch (e) {
+    await closeServer(httpServer);
+    throw e;
+  }
+  const httpUrl = `http://localhost:${
+    (httpServer.address() as AddressInfo).port
+  }`;
+  const httpsUrl = `https://localhost:${
+    (httpsServer.address() as AddressInfo).port
+  }`;
+  const tenantId = directory.tenantId;
+  Object.assign(ctx.urls, {
+    httpUrl,
+    httpsUrl,
+    issuer: `${httpsUrl}/${tenantId}/v2.0`,
+    graphBaseUrl: `${httpsUrl}/v1.0`,
+  });
+  ctx.resources = new ResourceRegistry(directory, [httpUrl, httpsUrl]);
+
+  return {
+    tenantId,
+    httpUrl,
+    httpsUrl,
+    authority: `${httpsUrl}/${tenantId}`,
+    issuer: ctx.urls.issuer,
+    metadataUrl: `${httpsUrl}/${tenantId}/v2.0/.well-known/openid-configuration`,
+    graphBaseUrl: ctx.urls.graphBaseUrl,
+    caCertPath: tls.caCertPath,
+    apps: {
+      portal: {
+        clientId: portal.clientId,
+        clientSecret: portal.clientSecrets?.[0] ?? '',
+        redirectUris: portal.redirectUris ?? [],
+        apiScope: `api://${portal.clientId}/${
+          portal.scopes?.[0]?.value ?? 'access_as_user'
+        }`,
+      },
+      deployApi: {
+        clientId: deployApp.clientId,
+        scope: `api://${deployApp.clientId}/${DEPLOY_SCOPE}`,
+      },
+    },
+    deployApiUrl: `${httpsUrl}/deploy-api`,
+    seed,
+    setFaults: rules => ctx.faults.set(rules),
+    clearFaults: () => ctx.faults.clear(),
+    deployCalls: () => [...ctx.deployCalls],
+    close: async () => {
+      await Promise.all([closeServer(httpServer), closeServer(httpsServer)]);
+    },
+  };
+}
+
+function requireApp(seed: EmulatorSeed, key: string) {
+  const app = seed.apps.find(a => a.key === key);
+  if (!app)
+    throw new Error(`Seed must register an application with key '${key}'`);
+  return app;
+}
+
+function listen(
+  server: http.Server | https.Server,
+  port: number,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, BIND_ADDRESS, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+function closeServer(server: http.Server | https.Server): Promise<void> {
+  return new Promise(resolve => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}

@@ -1,0 +1,277 @@
+import express, { Request, Response, Router } from 'express';
+import { EmulatorContext } from '../context';
+import { BearerError, verifyBearer } from '../oidc/bearer';
+import { JwtClaims } from '../oidc/jwt';
+import { GRAPH_APP_ID } from '../oidc/resources';
+import { SeedUser } from '../types';
+import { sendCollection, readSelect } from './collection';
+import { GraphError, graphErrors, sendGraphError } from './errors';
+import { generatePhoto, PHOTO_SIZES } from './photos';
+import {
+  GraphObject,
+  groupResource,
+  project,
+  userResource,
+} from './representations';
+
+const READ_USERS = [
+  'User.Read.All',
+  'User.ReadBasic.All',
+  'User.ReadWrite.All',
+  'Directory.Read.All',
+];
+const READ_GROUPS = [
+  'Group.Read.All',
+  'GroupMember.Read.All',
+  'Directory.Read.All',
+];
+
+/** Graph representations of the directory, built once per emulator. */
+class GraphView {
+  readonly users: GraphObject[];
+  readonly groups: GraphObject[];
+  readonly byId = new Map<string, GraphObject>();
+
+  constructor(ctx: EmulatorContext) {
+    this.users = ctx.directory.users.map(userResource);
+    this.groups = ctx.directory.groups.map(groupResource);
+    for (const o of [...this.users, ...this.groups]) this.byId.set(o.id, o);
+  }
+}
+
+/**
+ * Microsoft Graph v1.0 routes the upstream msgraph reader and sign-in use.
+ * Paths are dispatched by hand: Graph's `$value` and cast segments do not fit
+ * Express's route syntax well.
+ */
+export function createGraphRouter(ctx: EmulatorContext): Router {
+  const router = Router();
+  let view: GraphView | undefined;
+  router.use(express.json());
+  router.all('*', (req: Request, res: Response) => {
+    try {
+      view ??= new GraphView(ctx);
+      const claims = authenticate(ctx, req);
+      const segments = req.path
+        .split('/')
+        .filter(Boolean)
+        .map(decodeURIComponent);
+      const body = dispatch(ctx, view, req, res, claims, segments);
+      if (body !== undefined) res.json(body);
+    } catch (e) {
+      if (e instanceof GraphError) sendGraphError(req, res, e);
+      else throw e;
+    }
+  });
+  return router;
+}
+
+function authenticate(ctx: EmulatorContext, req: Request): JwtClaims {
+  try {
+    return verifyBearer(ctx, req, [
+      GRAPH_APP_ID,
+      'https://graph.microsoft.com',
+    ]);
+  } catch (e) {
+    if (!(e instanceof BearerError)) throw e;
+    throw e.kind === 'missing'
+      ? graphErrors.emptyToken()
+      : graphErrors.invalidToken(e.message);
+  }
+}
+
+/** Requires one of `permissions` as an application role or delegated scope. */
+function requirePermission(claims: JwtClaims, permissions: string[]) {
+  const granted = [
+    ...((claims.roles as string[] | undefined) ?? []),
+    ...String(claims.scp ?? '').split(' '),
+  ];
+  if (!permissions.some(p => granted.includes(p)))
+    throw graphErrors.forbidden();
+}
+
+function dispatch(
+  ctx: EmulatorContext,
+  view: GraphView,
+  req: Request,
+  res: Response,
+  claims: JwtClaims,
+  s: string[],
+): unknown {
+  const get = req.method === 'GET';
+  if (s[0] === 'me') {
+    if (!claims.scp) throw graphErrors.meNeedsDelegated();
+    requirePermission(claims, ['User.Read', ...READ_USERS]);
+    const me = ctx.directory.findUser(String(claims.oid));
+    if (!me) throw graphErrors.notFound(String(claims.oid));
+    return userRoutes(ctx, view, req, res, me, s.slice(1), ['me']);
+  }
+  if (s[0] === 'users' && get && s.length === 1) {
+    requirePermission(claims, READ_USERS);
+    return sendCollection(ctx, req, view.users, {
+      keepType: false,
+      expand: expandUser(ctx, view),
+    });
+  }
+  if (s[0] === 'users' && s.length >= 2) {
+    const user = ctx.directory.findUser(s[1]);
+    const self = user && user.id === claims.oid;
+    if (!self) requirePermission(claims, READ_USERS);
+    if (!user) throw graphErrors.notFound(s[1]);
+    return userRoutes(ctx, view, req, res, user, s.slice(2), s.slice(0, 2));
+  }
+  if (s[0] === 'groups' && get && s.length === 1) {
+    requirePermission(claims, READ_GROUPS);
+    return sendCollection(ctx, req, view.groups, {
+      keepType: false,
+      expand: expandGroup(ctx, view),
+    });
+  }
+  if (s[0] === 'groups' && get && s.length >= 2) {
+    requirePermission(claims, READ_GROUPS);
+    const group = ctx.directory.groupsById.get(s[1]);
+    if (!group) throw graphErrors.notFound(s[1]);
+    if (s.length === 2)
+      return project(view.byId.get(group.id)!, readSelect(req), false);
+    if (s[2] === 'members') {
+      const members = group.members
+        .map(id => view.byId.get(id)!)
+        .filter(Boolean);
+      const cast = s[3];
+      if (!cast) return sendCollection(ctx, req, members, { keepType: true });
+      const type = {
+        'microsoft.graph.user': '#microsoft.graph.user',
+        'microsoft.graph.group': '#microsoft.graph.group',
+      }[cast];
+      if (!type) throw graphErrors.noRoute(cast);
+      return sendCollection(
+        ctx,
+        req,
+        members.filter(m => m['@odata.type'] === type),
+        { keepType: false },
+      );
+    }
+  }
+  if (s[0] === 'organization' && get) {
+    const org = organization(ctx);
+    if (s.length === 1) return { value: [org] };
+    if (s[1] === ctx.directory.tenantId) return org;
+    throw graphErrors.notFound(s[1]);
+  }
+  throw graphErrors.noRoute(s[s.length - 1] ?? '');
+}
+
+function userRoutes(
+  ctx: EmulatorContext,
+  view: GraphView,
+  req: Request,
+  res: Response,
+  user: SeedUser,
+  rest: string[],
+  base: string[],
+): unknown {
+  if (rest.length === 0)
+    return project(view.byId.get(user.id)!, readSelect(req), false);
+  if (rest[0] === 'memberOf') {
+    const groups = ctx.directory
+      .memberOf(user.id)
+      .map(id => view.byId.get(id)!);
+    return sendCollection(ctx, req, groups, { keepType: true });
+  }
+  if (rest[0] === 'transitiveMemberOf') {
+    const groups = ctx.directory
+      .transitiveMemberOf(user.id)
+      .map(id => view.byId.get(id)!);
+    return sendCollection(ctx, req, groups, { keepType: true });
+  }
+  if (rest[0] === 'getMemberObjects' && req.method === 'POST') {
+    // Where the groups-overage marker in tokens points.
+    return { value: ctx.directory.transitiveMemberOf(user.id) };
+  }
+  if (rest[0] === 'photos' && rest.length === 1) {
+    if (!user.photo) throw graphErrors.imageNotFound();
+    return {
+      value: PHOTO_SIZES.map(size => ({
+        id: `${size}x${size}`,
+        height: size,
+        width: size,
+      })),
+    };
+  }
+  let photoSize: number | undefined;
+  if (rest[0] === 'photo' && rest[1] === '$value') photoSize = 240;
+  if (rest[0] === 'photos' && rest[2] === '$value')
+    photoSize = parseSize(rest[1]);
+  if (photoSize !== undefined) {
+    if (!user.photo) throw graphErrors.imageNotFound();
+    res.type('image/png').send(generatePhoto(user.id, photoSize));
+    return undefined;
+  }
+  throw graphErrors.noRoute([...base, ...rest].join('/'));
+}
+
+function parseSize(id: string): number {
+  const m = /^(\d+)x(\d+)$/.exec(id);
+  if (!m || !PHOTO_SIZES.includes(Number(m[1])))
+    throw graphErrors.imageNotFound();
+  return Number(m[1]);
+}
+
+function organization(ctx: EmulatorContext) {
+  const t = ctx.directory.seed.tenant;
+  return {
+    id: t.id,
+    displayName: t.displayName,
+    tenantType: 'AAD',
+    verifiedDomains: t.domains.map((name, i) => ({
+      name,
+      isDefault: i === 0,
+      isInitial: i === 0,
+      type: 'Managed',
+      capabilities: 'Email, OfficeCommunicationsOnline',
+    })),
+  };
+}
+
+/** `$expand` on users: memberOf. */
+function expandUser(ctx: EmulatorContext, view: GraphView) {
+  return (obj: GraphObject, expand: string) => {
+    const { name, select } = parseExpand(expand);
+    if (name !== 'memberof') throw unknownProperty(expand, 'user');
+    return {
+      memberOf: ctx.directory
+        .memberOf(obj.id)
+        .slice(0, 20)
+        .map(id => project(view.byId.get(id)!, select, true)),
+    };
+  };
+}
+
+/** `$expand` on groups: members (Graph returns at most 20 expanded items). */
+function expandGroup(ctx: EmulatorContext, view: GraphView) {
+  return (obj: GraphObject, expand: string) => {
+    const { name, select } = parseExpand(expand);
+    if (name !== 'members') throw unknownProperty(expand, 'group');
+    const group = ctx.directory.groupsById.get(obj.id)!;
+    return {
+      members: group.members
+        .slice(0, 20)
+        .map(id => project(view.byId.get(id)!, select, true)),
+    };
+  };
+}
+
+function parseExpand(expand: string): { name: string; select?: string[] } {
+  const m = /^([A-Za-z]+)(?:\(\$select=([^)]*)\))?$/.exec(expand.trim());
+  if (!m) return { name: expand.toLowerCase() };
+  return {
+    name: m[1].toLowerCase(),
+    select: m[2]?.split(',').map(x => x.trim()),
+  };
+}
+
+function unknownProperty(expand: string, type: string) {
+  return graphErrors.badRequest(
+    `Could not find a property named '${expand}' on type 'microsoft.graph.${type}'.`,
+  );
+}

@@ -1,0 +1,22 @@
+/**
+ * Offline Microsoft Entra ID and Microsoft Graph for development, tests and CI.
+ *
+ * @packageDocumentation
+ */
+export { createEntraEmulator, DEFAULT_DATA_DIR } from './emulator';
+export type { EntraEmulator, EntraEmulatorOptions } from './emulator';
+export type {
+  DeployCall,
+  EmulatorSeed,
+  FaultRule,
+  SeedApp,
+  SeedGroup,
+  SeedGroupRule,
+  SeedPermission,
+  SeedScope,
+  SeedUser,
+} from './types';
+export { loadSeed, DEFAULT_SEED_PATH } from './seed/loadSeed';
+export { generateTenant } from './seed/generateTenant';
+export type { GenerateTenantOptions } from './seed/generateTenant';
+export { EMULATOR_MARKER } from './oidc/router';

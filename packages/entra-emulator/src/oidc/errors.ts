@@ -1,0 +1,179 @@
+import { randomUUID } from 'node:crypto';
+import { Response } from 'express';
+
+/** An OAuth error in Entra's shape, with its AADSTS code. */
+export class EntraOAuthError extends Error {
+  constructor(
+    readonly status: number,
+    readonly error: string,
+    readonly aadsts: number,
+    readonly description: string,
+  ) {
+    super(`AADSTS${aadsts}: ${description}`);
+  }
+}
+
+/** The JSON body Entra's token endpoint answers errors with. */
+export function entraErrorBody(e: EntraOAuthError) {
+  const traceId = randomUUID();
+  const correlationId = randomUUID();
+  const timestamp = new Date().toISOString().replace('T', ' ').slice(0, 19);
+  return {
+    error: e.error,
+    error_description: `AADSTS${e.aadsts}: ${e.description} Trace ID: ${traceId} Correlation ID: ${correlationId} Timestamp: ${timestamp}Z`,
+    error_codes: [e.aadsts],
+    timestamp: `${timestamp}Z`,
+    trace_id: traceId,
+    correlation_id: correlationId,
+    error_uri: `https://login.microsoftonline.com/error?code=${e.aadsts}`,
+  };
+}
+
+/** Sends `e` as Entra does: JSON with `error`, `error_description`, `error_codes`, `trace_id`. */
+export function sendEntraError(res: Response, e: EntraOAuthError) {
+  res.status(e.status).set('Cache-Control', 'no-store').json(entraErrorBody(e));
+}
+
+/** The AADSTS errors the emulator reproduces. */
+export const aadsts = {
+  unknownClient: (clientId: string) =>
+    new EntraOAuthError(
+      400,
+      'unauthorized_client',
+      700016,
+      `Application with identifier '${clientId}' was not found in the directory 'Contoso'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant.`,
+    ),
+  invalidSecret: (clientId: string) =>
+    new EntraOAuthError(
+      401,
+      'invalid_client',
+      7000215,
+      `Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '${clientId}'.`,
+    ),
+  missingSecret: () =>
+    new EntraOAuthError(
+      401,
+      'invalid_client',
+      7000218,
+      "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
+    ),
+  redirectMismatch: (uri: string, clientId: string) =>
+    new EntraOAuthError(
+      400,
+      'invalid_request',
+      50011,
+      `The redirect URI '${uri}' specified in the request does not match the redirect URIs configured for the application '${clientId}'.`,
+    ),
+  codeRedeemed: () =>
+    new EntraOAuthError(
+      400,
+      'invalid_grant',
+      54005,
+      'OAuth2 Authorization code was already redeemed, please retry with a new valid code or use an existing refresh token.',
+    ),
+  codeExpired: () =>
+    new EntraOAuthError(
+      400,
+      'invalid_grant',
+      70008,
+      'The provided authorization code or refresh token has expired due to inactivity. Send a new interactive authorization request for this user and resource.',
+    ),
+  invalidGrant: (why: string) =>
+    new EntraOAuthError(
+      400,
+      'invalid_grant',
+      70000,
+      `Provided grant is invalid or malformed. ${why}`,
+    ),
+  pkceMismatch: () =>
+    new EntraOAuthError(
+      400,
+      'invalid_grant',
+      501481,
+      'The Code_Verifier does not match the code_challenge supplied in the authorization request.',
+    ),
+  invalidScope: (scope: string) =>
+    new EntraOAuthError(
+      400,
+      'invalid_scope',
+      70011,
+      `The provided request must include a 'scope' input parameter. The provided value for the input parameter 'scope' is not valid. The scope ${scope} is not valid.`,
+    ),
+  defaultScopeRequired: (scope: string) =>
+    new EntraOAuthError(
+      400,
+      'invalid_scope',
+      1002012,
+      `The provided value for scope ${scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).`,
+    ),
+  unknownResource: (resource: string) =>
+    new EntraOAuthError(
+      400,
+      'invalid_resource',
+      500011,
+      `The resource principal named ${resource} was not found in the tenant named Contoso. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant.`,
+    ),
+  consentRequired: (clientId: string, scope: string) =>
+    new EntraOAuthError(
+      400,
+      'invalid_grant',
+      65001,
+      `The user or administrator has not consented to use the application with ID '${clientId}'. Send an interactive authorization request for this user and resource. Scope: ${scope}.`,
+    ),
+  unsupportedGrant: (grant: string) =>
+    new EntraOAuthError(
+      400,
+      'unsupported_grant_type',
+      70003,
+      `The app requested an unsupported grant type '${grant}'.`,
+    ),
+  missingParameter: (name: string) =>
+    new EntraOAuthError(
+      400,
+      'invalid_request',
+      900144,
+      `The request body must contain the following parameter: '${name}'.`,
+    ),
+  accountDisabled: () =>
+    new EntraOAuthError(
+      400,
+      'invalid_grant',
+      50057,
+      'The user account is disabled.',
+    ),
+  unknownUser: (name: string) =>
+    new EntraOAuthError(
+      400,
+      'invalid_request',
+      50034,
+      `The user account ${name} does not exist in the directory. To sign into this application, the account must be added to the directory.`,
+    ),
+  loginRequired: () =>
+    new EntraOAuthError(
+      400,
+      'login_required',
+      50058,
+      'A silent sign-in request was sent but no user is signed in.',
+    ),
+  oboNotAllowedForApp: (clientId: string) =>
+    new EntraOAuthError(
+      400,
+      'invalid_grant',
+      7000114,
+      `Application '${clientId}' is not allowed to make application on-behalf-of calls.`,
+    ),
+  assertionAudience: () =>
+    new EntraOAuthError(
+      400,
+      'invalid_grant',
+      50013,
+      'Assertion failed signature validation or its audience claim does not match the calling application.',
+    ),
+  tenantMismatch: (tenant: string) =>
+    new EntraOAuthError(
+      400,
+      'invalid_tenant',
+      90002,
+      `Tenant '${tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.`,
+    ),
+};

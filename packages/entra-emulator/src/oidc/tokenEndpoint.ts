@@ -1,0 +1,240 @@
+import { createHash } from 'node:crypto';
+import { Request, Response } from 'express';
+import { EmulatorContext } from '../context';
+import { SeedApp, SeedUser } from '../types';
+import { authenticateClient } from './clientAuth';
+import { aadsts, EntraOAuthError, sendEntraError } from './errors';
+import { JwtError, verifyJwt } from './jwt';
+import { ResolvedScopes } from './resources';
+import {
+  issueAppAccessToken,
+  issueIdToken,
+  issueUserAccessToken,
+} from './tokens';
+
+const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
+
+/** Handles `POST /{tenant}/oauth2/v2.0/token` for every supported grant. */
+export function tokenEndpoint(ctx: EmulatorContext) {
+  return (req: Request, res: Response) => {
+    try {
+      const body = req.body ?? {};
+      const grantType: string | undefined = body.grant_type;
+      if (!grantType) throw aadsts.missingParameter('grant_type');
+      const client = authenticateClient(req, ctx.directory);
+      let result: Record<string, unknown>;
+      switch (grantType) {
+        case 'authorization_code':
+          result = authorizationCode(ctx, client, body);
+          break;
+        case 'refresh_token':
+          result = refreshToken(ctx, client, body);
+          break;
+        case 'client_credentials':
+          result = clientCredentials(ctx, client, body);
+          break;
+        case JWT_BEARER:
+          result = onBehalfOf(ctx, client, body);
+          break;
+        default:
+          throw aadsts.unsupportedGrant(grantType);
+      }
+      res.set('Cache-Control', 'no-store').json(result);
+    } catch (e) {
+      if (e instanceof EntraOAuthError) sendEntraError(res, e);
+      else throw e;
+    }
+  };
+}
+
+function authorizationCode(
+  ctx: EmulatorContext,
+  client: SeedApp,
+  body: Record<string, string>,
+) {
+  if (!body.code) throw aadsts.missingParameter('code');
+  const grant = ctx.grants.code(body.code);
+  if (!grant || grant.clientId !== client.clientId) {
+    throw aadsts.invalidGrant('The authorization code is not known.');
+  }
+  if (grant.redeemed) throw aadsts.codeRedeemed();
+  if (grant.expiresAt < Date.now()) throw aadsts.codeExpired();
+  if (body.redirect_uri !== grant.redirectUri) {
+    throw aadsts.redirectMismatch(body.redirect_uri ?? '', client.clientId);
+  }
+  if (grant.codeChallenge) {
+    if (!body.code_verifier) throw aadsts.pkceMismatch();
+    const computed =
+      grant.codeChallengeMethod === 'plain'
+        ? body.code_verifier
+        : createHash('sha256').update(body.code_verifier).digest('base64url');
+    if (computed !== grant.codeChallenge) throw aadsts.pkceMismatch();
+  }
+  grant.redeemed = true;
+  const user = activeUser(ctx, grant.userId);
+  const scopes = ctx.resources.resolveDelegated(client, grant.scope);
+  return userTokenResponse(ctx, {
+    client,
+    user,
+    scopes,
+    scopeParam: grant.scope,
+    nonce: grant.nonce,
+    authTime: grant.authTime,
+    clientInfo: body.client_info === '1',
+  });
+}
+
+function refreshToken(
+  ctx: EmulatorContext,
+  client: SeedApp,
+  body: Record<string, string>,
+) {
+  if (!body.refresh_token) throw aadsts.missingParameter('refresh_token');
+  const grant = ctx.grants.refreshToken(body.refresh_token);
+  if (!grant || grant.clientId !== client.clientId) {
+    throw aadsts.invalidGrant('The refresh token is not known.');
+  }
+  if (grant.rotated) {
+    // The emulator enforces rotation strictly, so that relying parties that
+    // keep using a superseded refresh token are caught in tests.
+    throw aadsts.invalidGrant('The refresh token was already used.');
+  }
+  grant.rotated = true;
+  const user = activeUser(ctx, grant.userId);
+  const scopeParam = body.scope || grant.scope;
+  const scopes = ctx.resources.resolveDelegated(client, scopeParam);
+  return userTokenResponse(ctx, {
+    client,
+    user,
+    scopes,
+    scopeParam,
+    authTime: grant.authTime,
+    clientInfo: body.client_info === '1',
+    keepOfflineAccess: true,
+  });
+}
+
+function clientCredentials(
+  ctx: EmulatorContext,
+  client: SeedApp,
+  body: Record<string, string>,
+) {
+  if (!body.scope) throw aadsts.missingParameter('scope');
+  const { resource, roles } = ctx.resources.resolveApplication(
+    client,
+    body.scope,
+  );
+  return {
+    token_type: 'Bearer',
+    expires_in: ctx.tokenLifetimeSeconds,
+    ext_expires_in: ctx.tokenLifetimeSeconds,
+    access_token: issueAppAccessToken(ctx, { client, resource, roles }),
+  };
+}
+
+function onBehalfOf(
+  ctx: EmulatorContext,
+  client: SeedApp,
+  body: Record<string, string>,
+) {
+  if (body.requested_token_use !== 'on_behalf_of') {
+    throw aadsts.missingParameter('requested_token_use');
+  }
+  if (!body.assertion) throw aadsts.missingParameter('assertion');
+  if (!body.scope) throw aadsts.missingParameter('scope');
+  let assertion: Record<string, unknown>;
+  try {
+    assertion = verifyJwt(ctx.key, body.assertion);
+  } catch (e) {
+    if (e instanceof JwtError) throw aadsts.invalidGrant(e.message);
+    throw e;
+  }
+  const ownAudiences = [
+    client.clientId,
+    `api://${client.clientId}`,
+    ...(client.identifierUris ?? []),
+  ];
+  if (
+    assertion.iss !== ctx.urls.issuer ||
+    !ownAudiences.includes(String(assertion.aud))
+  ) {
+    throw aadsts.assertionAudience();
+  }
+  if (!assertion.scp || assertion.idtyp === 'app') {
+    throw aadsts.oboNotAllowedForApp(client.clientId);
+  }
+  const user = activeUser(ctx, String(assertion.oid));
+  const scopes = ctx.resources.resolveDelegated(client, body.scope);
+  return userTokenResponse(ctx, {
+    client,
+    user,
+    scopes,
+    scopeParam: body.scope,
+    authTime: Number(assertion.iat),
+    clientInfo: body.client_info === '1',
+  });
+}
+
+function activeUser(ctx: EmulatorContext, userId: string): SeedUser {
+  const user = ctx.directory.findUser(userId);
+  if (!user) throw aadsts.unknownUser(userId);
+  if (user.accountEnabled === false) throw aadsts.accountDisabled();
+  return user;
+}
+
+function userTokenResponse(
+  ctx: EmulatorContext,
+  opts: {
+    client: SeedApp;
+    user: SeedUser;
+    scopes: ResolvedScopes;
+    scopeParam: string;
+    nonce?: string;
+    authTime: number;
+    clientInfo: boolean;
+    keepOfflineAccess?: boolean;
+  },
+) {
+  const { client, user, scopes } = opts;
+  const response: Record<string, unknown> = {
+    token_type: 'Bearer',
+    scope: [
+      ...scopes.scopes.map(s =>
+        scopes.resource.key === 'graph'
+          ? s
+          : `api://${scopes.resource.appId}/${s}`,
+      ),
+      ...scopes.oidc,
+    ].join(' '),
+    expires_in: ctx.tokenLifetimeSeconds,
+    ext_expires_in: ctx.tokenLifetimeSeconds,
+    access_token: issueUserAccessToken(ctx, {
+      user,
+      client,
+      resource: scopes.resource,
+      scopes: scopes.scopes,
+    }),
+  };
+  if (scopes.oidc.includes('offline_access') || opts.keepOfflineAccess) {
+    response.refresh_token = ctx.grants.issueRefreshToken({
+      clientId: client.clientId,
+      userId: user.id,
+      scope: opts.scopeParam,
+      authTime: opts.authTime,
+    });
+  }
+  if (scopes.oidc.includes('openid')) {
+    response.id_token = issueIdToken(ctx, {
+      user,
+      client,
+      nonce: opts.nonce,
+      authTime: opts.authTime,
+    });
+  }
+  if (opts.clientInfo) {
+    response.client_info = Buffer.from(
+      JSON.stringify({ uid: user.id, utid: ctx.directory.tenantId }),
+    ).toString('base64url');
+  }
+  return response;
+}

@@ -1,0 +1,141 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { EmulatorContext } from '../context';
+import { SeedApp, SeedUser } from '../types';
+import { deterministicGuid } from '../seed/guid';
+import { signJwt, JwtClaims } from './jwt';
+import { Resource } from './resources';
+
+/** Entra stops listing groups in a JWT past this many and sends an overage marker. */
+export const GROUPS_CLAIM_LIMIT = 200;
+
+/**
+ * The `sub` claim: pairwise per user and application, as Entra's is, so that
+ * nothing can use it to correlate a person across applications.
+ */
+export function pairwiseSub(oid: string, appId: string, tid: string): string {
+  return createHash('sha256')
+    .update(`${tid}/${oid}/${appId}`)
+    .digest('base64url')
+    .slice(0, 43);
+}
+
+/** The object id of an application's service principal in the tenant. */
+export function servicePrincipalId(clientId: string): string {
+  return deterministicGuid(`service-principal/${clientId}`);
+}
+
+function baseClaims(ctx: EmulatorContext, aud: string): JwtClaims {
+  const now = Math.floor(Date.now() / 1000);
+  return {
+    aud,
+    iss: ctx.urls.issuer,
+    iat: now,
+    nbf: now,
+    exp: now + ctx.tokenLifetimeSeconds,
+    tid: ctx.directory.tenantId,
+    uti: randomBytes(16).toString('base64url'),
+    ver: '2.0',
+  };
+}
+
+function userClaims(
+  ctx: EmulatorContext,
+  user: SeedUser,
+  aud: string,
+  withGroups: boolean,
+): JwtClaims {
+  const claims: JwtClaims = {
+    oid: user.id,
+    sub: pairwiseSub(user.id, aud, ctx.directory.tenantId),
+    name: user.displayName,
+    preferred_username: user.userPrincipalName,
+    upn: user.userPrincipalName,
+  };
+  if (user.mail) claims.email = user.mail;
+  if (user.userType === 'Guest') {
+    // Guests authenticate at their home tenant; Entra names it in `idp`.
+    claims.idp = `https://sts.windows.net/${deterministicGuid(
+      `home-tenant/${user.mail ?? user.id}`,
+    )}/`;
+  }
+  if (withGroups) Object.assign(claims, groupsClaim(ctx, user));
+  return claims;
+}
+
+/**
+ * The `groups` claim: transitive group ids, or Entra's overage marker
+ * pointing at Graph when the person is in more than 200 groups.
+ */
+export function groupsClaim(ctx: EmulatorContext, user: SeedUser): JwtClaims {
+  const groups = ctx.directory.transitiveMemberOf(user.id);
+  if (groups.length <= GROUPS_CLAIM_LIMIT) return { groups };
+  return {
+    _claim_names: { groups: 'src1' },
+    _claim_sources: {
+      src1: {
+        endpoint: `${ctx.urls.graphBaseUrl}/users/${user.id}/getMemberObjects`,
+      },
+    },
+  };
+}
+
+/** An ID token for `client`, about `user`. */
+export function issueIdToken(
+  ctx: EmulatorContext,
+  opts: { user: SeedUser; client: SeedApp; nonce?: string; authTime: number },
+): string {
+  return signJwt(ctx.key, {
+    ...baseClaims(ctx, opts.client.clientId),
+    ...userClaims(
+      ctx,
+      opts.user,
+      opts.client.clientId,
+      !!opts.client.groupMembershipClaims,
+    ),
+    ...(opts.nonce ? { nonce: opts.nonce } : {}),
+    auth_time: opts.authTime,
+    aio: randomBytes(12).toString('base64url'),
+  });
+}
+
+/** A delegated access token: `user` calling `resource` through `client`. */
+export function issueUserAccessToken(
+  ctx: EmulatorContext,
+  opts: {
+    user: SeedUser;
+    client: SeedApp;
+    resource: Resource;
+    scopes: string[];
+  },
+): string {
+  return signJwt(ctx.key, {
+    ...baseClaims(ctx, opts.resource.appId),
+    ...userClaims(
+      ctx,
+      opts.user,
+      opts.resource.appId,
+      opts.resource.groupsClaim,
+    ),
+    azp: opts.client.clientId,
+    azpacr: '1',
+    scp: opts.scopes.join(' '),
+    idtyp: 'user',
+  });
+}
+
+/** An app-only access token (client credentials), carrying `roles`. */
+export function issueAppAccessToken(
+  ctx: EmulatorContext,
+  opts: { client: SeedApp; resource: Resource; roles: string[] },
+): string {
+  const spId = servicePrincipalId(opts.client.clientId);
+  return signJwt(ctx.key, {
+    ...baseClaims(ctx, opts.resource.appId),
+    oid: spId,
+    sub: spId,
+    azp: opts.client.clientId,
+    azpacr: '1',
+    roles: opts.roles,
+    idtyp: 'app',
+  });
+}

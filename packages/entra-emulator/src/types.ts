@@ -1,0 +1,161 @@
+/** A person in the seeded directory. Field names follow Microsoft Graph's `user` resource. */
+export interface SeedUser {
+  /** Graph object id (the `oid` claim). A fixed GUID so ids are stable across runs. */
+  id: string;
+  displayName: string;
+  givenName?: string;
+  surname?: string;
+  userPrincipalName: string;
+  /** Omitted for people without a mailbox; the `email` claim is then left out too. */
+  mail?: string | null;
+  jobTitle?: string;
+  department?: string;
+  officeLocation?: string;
+  mobilePhone?: string;
+  businessPhones?: string[];
+  preferredLanguage?: string;
+  /** `Member` (default) or `Guest`. */
+  userType?: 'Member' | 'Guest';
+  /** Defaults to true; a disabled account cannot sign in (AADSTS50057). */
+  accountEnabled?: boolean;
+  /** When true the emulator serves a generated profile photo for this person. */
+  photo?: boolean;
+}
+
+/** A group in the seeded directory; members reference user or group ids. */
+export interface SeedGroup {
+  id: string;
+  displayName: string;
+  description?: string;
+  mailNickname?: string;
+  mail?: string | null;
+  securityEnabled?: boolean;
+  mailEnabled?: boolean;
+  /** Object ids of members (users or groups). */
+  members: string[];
+}
+
+/**
+ * Generates many groups from one line of YAML, so that the seed stays readable
+ * while still exercising the groups-overage path (more than 200 groups).
+ */
+export interface SeedGroupRule {
+  /** Number of groups to generate. */
+  count: number;
+  /** Display name prefix; groups are named `<prefix>-001`, … */
+  namePrefix: string;
+  /** Users that belong to every generated group. */
+  members: string[];
+  /** Seed for the deterministic GUIDs of the generated groups. */
+  idSeed: string;
+}
+
+/** A delegated scope an application exposes (`api://<appId>/<value>`). */
+export interface SeedScope {
+  value: string;
+  description?: string;
+}
+
+/** A permission an application was granted (admin consent is implied). */
+export interface SeedPermission {
+  /** `graph` or the client id of another seeded application. */
+  resource: string;
+  /** Delegated scopes the client may request for signed-in users. */
+  delegated?: string[];
+  /** Application roles that appear in client-credentials tokens' `roles`. */
+  application?: string[];
+}
+
+/** An application registration. */
+export interface SeedApp {
+  /** Key used in the emulator API (`apps.portal`, `apps.deployApi`). */
+  key: string;
+  displayName: string;
+  clientId: string;
+  /** Emulator-only secrets. Never real credentials. */
+  clientSecrets?: string[];
+  redirectUris?: string[];
+  /** Identifier URIs; `api://<clientId>` is always accepted. */
+  identifierUris?: string[];
+  /** Scopes this application exposes as an API. */
+  scopes?: SeedScope[];
+  /** Application roles this application exposes as an API. */
+  appRoles?: string[];
+  permissions?: SeedPermission[];
+  /** Emit the `groups` claim in tokens issued to (ID) or for (access) this app. */
+  groupMembershipClaims?: boolean;
+}
+
+/** The whole seeded tenant, as read from YAML or passed in code. */
+export interface EmulatorSeed {
+  tenant: {
+    id: string;
+    displayName: string;
+    /** Verified domains; the first is the default domain. */
+    domains: string[];
+  };
+  users: SeedUser[];
+  groups: SeedGroup[];
+  groupRules?: SeedGroupRule[];
+  apps: SeedApp[];
+}
+
+/**
+ * A fault injected into matching requests. `route` is a glob (`*` matches any
+ * characters) against the request path, e.g. `/v1.0/users*` or `* /oauth2/v2.0/token`.
+ */
+export type FaultRule = (
+  | {
+      /** Delay the answer. */
+      type: 'latency';
+      ms: number;
+    }
+  | {
+      /**
+       * Answer 429. `retryAfter` as a number is sent as is (integer or
+       * decimal seconds), `{ httpDateInSeconds }` as an HTTP-date that many
+       * seconds ahead, and when omitted no Retry-After header is sent.
+       */
+      type: 'throttle';
+      retryAfter?: number | { httpDateInSeconds: number };
+    }
+  | {
+      /** Answer 503 Service Unavailable. */
+      type: 'unavailable';
+    }
+  | {
+      /** Destroy the TCP connection without an answer. */
+      type: 'reset';
+    }
+  | {
+      /** Fail page `page` (1-based) of a Graph collection with `status` (default 503). */
+      type: 'failPage';
+      page: number;
+      status?: number;
+    }
+  | {
+      /** Answer Graph collections with 200 and no items. */
+      type: 'emptyDirectory';
+    }
+) & {
+  route: string;
+  /** Only for this HTTP method. */
+  method?: string;
+  /** Fire at most this many times, then stop matching. Unlimited by default. */
+  times?: number;
+};
+
+/** A call recorded by the sample deploy API. */
+export interface DeployCall {
+  oid: string;
+  tid: string;
+  name?: string;
+  preferredUsername?: string;
+  /** The client that obtained the token on behalf of the user (`azp`). */
+  clientId?: string;
+  scopes: string[];
+  time: string;
+  method: string;
+  path: string;
+  payload: unknown;
+}

@@ -1,0 +1,64 @@
+export interface Config {
+  auth?: {
+    providers?: {
+      /**
+       * Microsoft Entra ID sign-in (this repo's entra provider module).
+       * Keys are compatible with the upstream microsoft provider, plus the
+       * cloud, an explicit authority and a tenant allow-list.
+       * Keyed by auth environment (`auth.environment`, e.g. development).
+       */
+      microsoft?: {
+        [authEnv: string]: {
+          /** Application (client) id of the portal's app registration. */
+          clientId: string;
+          /**
+           * Client secret of the portal's app registration.
+           * @visibility secret
+           */
+          clientSecret: string;
+          /**
+           * Directory (tenant) id: a GUID. `common` and `organizations` are
+           * refused unless `allowedTenantIds` lists the tenants to admit.
+           */
+          tenantId: string;
+          /**
+           * Tenants whose people may sign in when `tenantId` is `common` or
+           * `organizations`. The token's `tid` must be one of them.
+           */
+          allowedTenantIds?: string[];
+          /**
+           * Microsoft cloud: `public` (default), `usgov` or `china`. Selects
+           * the sign-in host and the Graph URL together.
+           */
+          cloud?: 'public' | 'usgov' | 'china';
+          /**
+           * Explicit authority, e.g. the Entra emulator's
+           * `https://localhost:8401/<tenant id>`. Overrides the cloud's
+           * sign-in host. Production configuration refuses the emulator.
+           */
+          authority?: string;
+          /** Preselects the organisation on Entra's sign-in page. */
+          domainHint?: string;
+          /** Scopes requested on top of `openid profile email offline_access`. */
+          additionalScopes?: string | string[];
+          /** Overrides the callback URL registered with Entra. */
+          callbackUrl?: string;
+          /** Lifetime of the Backstage session, e.g. `{ hours: 12 }`. */
+          sessionDuration?: { [unit: string]: number } | string;
+          /** Seconds to wait for Entra's endpoints (default 10). */
+          timeout?: number;
+          signIn?: {
+            resolvers: Array<
+              | { resolver: 'userIdMatchingUserEntityAnnotation' }
+              | {
+                  resolver: 'verifiedEmailMatchingUserEntityProfileEmail';
+                  /** Email domains that may be matched, e.g. contoso.com */
+                  allowedDomains: string[];
+                }
+            >;
+          };
+        };
+      };
+    };
+  };
+}

@@ -1,0 +1,178 @@
+/*
+ * Test helpers: a backend with the auth plugin, this module and a catalog
+ * built from the emulator's seeded organisation, and a browser stand-in that
+ * walks the sign-in popup flow over real HTTP.
+ */
+import authPlugin from '@backstage/plugin-auth-backend';
+import { mockServices, startTestBackend } from '@backstage/backend-test-utils';
+import { Entity } from '@backstage/catalog-model';
+import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
+import type { EntraEmulator } from '@internal/entra-emulator';
+import { signInThroughBrowser } from '@internal/entra-emulator/testUtils';
+import { authModuleEntraProvider } from '../module';
+import { ENTRA_USER_ID_ANNOTATION } from '../resolvers';
+
+/** The callback URL registered for the portal app in the emulator's seed. */
+export const CALLBACK_URL =
+  'http://localhost:7007/api/auth/microsoft/handler/frame';
+
+const localPart = (upn: string) =>
+  upn
+    .split('@')[0]
+    .toLocaleLowerCase('en-US')
+    .replace(/[^a-z0-9._-]/g, '-');
+
+/**
+ * Catalog entities for the seeded org, with the relations the catalog would
+ * compute: `memberOf` on users, `childOf` on nested groups.
+ */
+export function seedEntities(
+  emulator: EntraEmulator,
+  options: { omitUpns?: string[] } = {},
+): Entity[] {
+  const { users, groups } = emulator.seed;
+  const userName = new Map(
+    users.map(u => [u.id, localPart(u.userPrincipalName)]),
+  );
+  const groupName = new Map(
+    groups.map(g => [g.id, g.displayName.toLowerCase()]),
+  );
+  const parents = new Map<string, string[]>();
+  for (const g of groups) {
+    for (const m of g.members) {
+      parents.set(m, [...(parents.get(m) ?? []), g.id]);
+    }
+  }
+  const userEntities: Entity[] = users
+    .filter(u => !options.omitUpns?.includes(u.userPrincipalName))
+    .map(u => ({
+      apiVersion: 'backstage.io/v1alpha1',
+      kind: 'User',
+      metadata: {
+        name: userName.get(u.id)!,
+        annotations: { [ENTRA_USER_ID_ANNOTATION]: u.id },
+      },
+      spec: {
+        profile: { displayName: u.displayName, email: u.mail ?? undefined },
+        memberOf: (parents.get(u.id) ?? []).map(p => groupName.get(p)!),
+      },
+      relations: (parents.get(u.id) ?? []).map(p => ({
+        type: 'memberOf',
+        targetRef: `group:default/${groupName.get(p)}`,
+      })),
+    }));
+  const groupEntities: Entity[] = groups.map(g => ({
+    apiVersion: 'backstage.io/v1alpha1',
+    kind: 'Group',
+    metadata: { name: groupName.get(g.id)! },
+    spec: { type: 'team', children: [] },
+    relations: (parents.get(g.id) ?? []).map(p => ({
+      type: 'childOf',
+      targetRef: `group:default/${groupName.get(p)}`,
+    })),
+  }));
+  return [...userEntities, ...groupEntities];
+}
+
+/** Starts the auth plugin with this module against the emulator. */
+export async function startAuthBackend(
+  emulator: EntraEmulator,
+  options: { entities?: Entity[]; provider?: object } = {},
+) {
+  const { portal } = emulator.apps;
+  const backend = await startTestBackend({
+    features: [
+      authPlugin,
+      authModuleEntraProvider,
+      catalogServiceMock.factory({
+        entities: options.entities ?? seedEntities(emulator),
+      }),
+      mockServices.rootConfig.factory({
+        data: {
+          app: { baseUrl: 'http://localhost:3000' },
+          auth: {
+            environment: 'development',
+            providers: {
+              microsoft: {
+                development: {
+                  clientId: portal.clientId,
+                  clientSecret: portal.clientSecret,
+                  tenantId: emulator.tenantId,
+                  authority: emulator.authority,
+                  callbackUrl: CALLBACK_URL,
+                  ...options.provider,
+                },
+              },
+            },
+          },
+        },
+      }),
+    ],
+  });
+  const port = (backend.server.address() as { port: number }).port;
+  return { backend, baseUrl: `http://localhost:${port}` };
+}
+
+/** The JSON the sign-in popup posts back to the app. */
+export function readPopupResponse(html: string): any {
+  const encoded = /decodeURIComponent\('([^']*)'\)/.exec(html)?.[1];
+  if (!encoded) throw new Error(`No auth response in popup page:\n${html}`);
+  return JSON.parse(decodeURIComponent(encoded));
+}
+
+/**
+ * The Cookie header a browser would send back: Backstage first clears a
+ * cookie (for older cookie paths) and then sets it, so the last value wins.
+ */
+export function cookieHeader(res: Response): string {
+  const jar = new Map<string, string>();
+  for (const c of res.headers.getSetCookie()) {
+    const [pair] = c.split(';');
+    const [name, value] = [
+      pair.slice(0, pair.indexOf('=')),
+      pair.slice(pair.indexOf('=') + 1),
+    ];
+    if (value) jar.set(name, value);
+    else jar.delete(name);
+  }
+  return [...jar].map(([n, v]) => `${n}=${v}`).join('; ');
+}
+
+/** What a browser does between "Sign in" and the popup closing. */
+export async function signIn(
+  baseUrl: string,
+  person: string,
+  tamper: {
+    state?: (state: string) => string;
+    beforeCallback?: (callback: URL) => Promise<void>;
+  } = {},
+) {
+  const start = await fetch(
+    `${baseUrl}/api/auth/microsoft/start?env=development`,
+    { redirect: 'manual' },
+  );
+  if (start.status !== 302) {
+    return {
+      status: start.status,
+      body: await start.text(),
+      callback: undefined,
+    };
+  }
+  const cookie = cookieHeader(start);
+  const authorizeUrl = start.headers.get('location')!;
+  const login = await signInThroughBrowser(authorizeUrl, person);
+  const callback = new URL(login.headers.get('location')!);
+  if (tamper.state) {
+    callback.searchParams.set(
+      'state',
+      tamper.state(callback.searchParams.get('state')!),
+    );
+  }
+  await tamper.beforeCallback?.(callback);
+  const frame = await fetch(
+    `${baseUrl}/api/auth/microsoft/handler/frame${callback.search}`,
+    { headers: { cookie }, redirect: 'manual' },
+  );
+  const body = await frame.text();
+  return { status: frame.status, body, callback, cookie, authorizeUrl };
+}

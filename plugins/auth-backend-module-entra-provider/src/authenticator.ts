@@ -1,0 +1,271 @@
+import { createHmac } from 'node:crypto';
+import {
+  AuthenticationError,
+  InputError,
+  ServiceUnavailableError,
+} from '@backstage/errors';
+import {
+  createOAuthAuthenticator,
+  OAuthAuthenticatorResult,
+  OAuthSession,
+} from '@backstage/plugin-auth-node';
+import {
+  Client,
+  custom,
+  generators,
+  IdTokenClaims,
+  Issuer,
+  TokenSet,
+} from 'openid-client';
+import { isGraphScope } from './cloud';
+import { EntraProviderConfig, readEntraProviderConfig } from './providerConfig';
+
+/** The verified claims of an Entra ID token that identity is built from. */
+export interface EntraIdTokenClaims extends IdTokenClaims {
+  /** Object id of the person in their home tenant: the identity key. */
+  oid: string;
+  /** Tenant id: checked against the configured tenant(s). */
+  tid: string;
+  name?: string;
+  preferred_username?: string;
+  /** Email domain owner verified (optional claim). */
+  xms_edov?: boolean | string;
+}
+
+/**
+ * What sign-in resolvers receive: claims of a verified ID token only. Tokens
+ * are kept out so a resolver or log line cannot leak them.
+ */
+export interface EntraAuthResult {
+  claims: EntraIdTokenClaims;
+}
+
+interface EntraContext {
+  config: EntraProviderConfig;
+  callbackUrl: string;
+  client(): Promise<Client>;
+}
+
+const OIDC_SCOPES = ['openid', 'profile', 'email', 'offline_access'];
+
+/**
+ * A scope of a resource other than Graph, e.g. `api://<app>/access_as_user`.
+ * Entra issues one access token per resource, so such scopes are never mixed
+ * with Graph's in one request.
+ */
+function isResourceScope(scope: string) {
+  return scope.includes('/') && !isGraphScope(scope);
+}
+
+/**
+ * The nonce and PKCE verifier of a flow, derived from its `state` with the
+ * client secret. The state is bound to the browser by Backstage's nonce
+ * cookie; deriving instead of storing keeps the backend stateless, so a flow
+ * survives a restart or lands on another replica.
+ */
+function flowSecrets(clientSecret: string, state: string) {
+  const derive = (label: string) =>
+    createHmac('sha256', clientSecret)
+      .update(`${label}\0${state}`)
+      .digest('base64url');
+  return { nonce: derive('nonce'), codeVerifier: derive('pkce') };
+}
+
+/**
+ * Discovers the authority lazily and retries after a failure: an unreachable
+ * Entra must not stop the portal from starting, and must not stay cached.
+ */
+function lazyClient(config: EntraProviderConfig, callbackUrl: string) {
+  let pending: Promise<Client> | undefined;
+  const httpOptions = (_url: URL, options: any) => ({
+    ...options,
+    timeout: config.timeoutMs,
+  });
+  return () => {
+    pending ??= Issuer.discover(config.metadataUrl)
+      .then(issuer => {
+        issuer[custom.http_options] = httpOptions;
+        const client = new issuer.Client({
+          client_id: config.clientId,
+          client_secret: config.clientSecret,
+          redirect_uris: [callbackUrl],
+          response_types: ['code'],
+          token_endpoint_auth_method: 'client_secret_post',
+          id_token_signed_response_alg: 'RS256',
+        });
+        client[custom.http_options] = httpOptions;
+        return client;
+      })
+      .catch(error => {
+        pending = undefined;
+        throw new ServiceUnavailableError(
+          `Microsoft Entra ID cannot be reached at ${config.metadataUrl} (${error.message}). ` +
+            'Sign-in works again once it answers; check the network and auth.providers.microsoft.',
+        );
+      });
+    return pending;
+  };
+}
+
+/** Admits only tokens of the configured tenant(s) that carry an oid. */
+function checkedClaims(
+  tokenset: TokenSet,
+  config: EntraProviderConfig,
+): EntraIdTokenClaims {
+  const claims = tokenset.claims() as EntraIdTokenClaims;
+  if (!claims.tid || !config.allowedTenantIds.has(claims.tid)) {
+    throw new AuthenticationError(
+      `Sign-in refused: the account belongs to tenant ${
+        claims.tid ?? '(none)'
+      }, ` + 'which this portal does not admit.',
+    );
+  }
+  if (!claims.oid) {
+    throw new AuthenticationError(
+      'Sign-in refused: the ID token has no oid claim (personal Microsoft accounts are not supported).',
+    );
+  }
+  return claims;
+}
+
+function toSession(tokenset: TokenSet, refreshToken?: string): OAuthSession {
+  return {
+    accessToken: tokenset.access_token!,
+    tokenType: tokenset.token_type ?? 'Bearer',
+    scope: tokenset.scope ?? '',
+    expiresInSeconds: tokenset.expires_in,
+    idToken: tokenset.id_token,
+    refreshToken: tokenset.refresh_token ?? refreshToken,
+  };
+}
+
+/**
+ * Microsoft Entra ID authenticator: authorization code flow with PKCE (S256),
+ * state and nonce, on openid-client. The ID token's signature (tenant keys,
+ * RS256 only), issuer, audience, expiry and nonce are verified by
+ * openid-client; the tenant and oid are checked here. The profile comes from
+ * the ID token, never from userinfo (which fails for resource tokens).
+ */
+export const entraAuthenticator = createOAuthAuthenticator<
+  EntraContext,
+  EntraAuthResult
+>({
+  defaultProfileTransform: async (
+    result: OAuthAuthenticatorResult<EntraAuthResult>,
+  ) => ({
+    profile: {
+      displayName: result.fullProfile.claims.name,
+      // Shown to the person; never used to decide who they are.
+      email:
+        (result.fullProfile.claims.email as string | undefined) ??
+        result.fullProfile.claims.preferred_username,
+    },
+  }),
+  scopes: {
+    persist: true,
+    required: OIDC_SCOPES,
+    transform({ requested, granted, required, additional }) {
+      const asked = [...requested];
+      const resource = asked.filter(isResourceScope);
+      if (resource.length > 0) {
+        return [...OIDC_SCOPES, ...resource];
+      }
+      return new Set([
+        ...required,
+        ...additional,
+        ...[...granted].filter(s => !isResourceScope(s)),
+        ...asked,
+      ]);
+    },
+  },
+
+  initialize({ callbackUrl, config }) {
+    const entra = readEntraProviderConfig(config);
+    return {
+      config: entra,
+      // Backstage passes `callbackUrl` from config when set, else its default.
+      callbackUrl,
+      client: lazyClient(entra, callbackUrl),
+    };
+  },
+
+  async start(input, ctx) {
+    const client = await ctx.client();
+    const { nonce, codeVerifier } = flowSecrets(
+      ctx.config.clientSecret,
+      input.state,
+    );
+    const url = client.authorizationUrl({
+      scope: input.scope,
+      state: input.state,
+      nonce,
+      code_challenge: generators.codeChallenge(codeVerifier),
+      code_challenge_method: 'S256',
+      response_mode: 'query',
+      ...(ctx.config.domainHint ? { domain_hint: ctx.config.domainHint } : {}),
+    });
+    return { url };
+  },
+
+  async authenticate(input, ctx) {
+    const client = await ctx.client();
+    const params = client.callbackParams(input.req);
+    if (params.error) {
+      throw new AuthenticationError(
+        `Microsoft Entra ID refused sign-in: ${params.error}${
+          params.error_description ? ` (${params.error_description})` : ''
+        }`,
+      );
+    }
+    if (!params.state || !params.code) {
+      throw new InputError('Sign-in callback is missing its code or state');
+    }
+    const { nonce, codeVerifier } = flowSecrets(
+      ctx.config.clientSecret,
+      params.state,
+    );
+    let tokenset: TokenSet;
+    try {
+      tokenset = await client.callback(ctx.callbackUrl, params, {
+        state: params.state,
+        nonce,
+        code_verifier: codeVerifier,
+        response_type: 'code',
+      });
+    } catch (error) {
+      throw new AuthenticationError(
+        `Sign-in with Microsoft Entra ID failed: ${(error as Error).message}`,
+      );
+    }
+    return {
+      fullProfile: { claims: checkedClaims(tokenset, ctx.config) },
+      session: toSession(tokenset),
+    };
+  },
+
+  async refresh(input, ctx) {
+    const client = await ctx.client();
+    let tokenset: TokenSet;
+    try {
+      // Entra needs the scope on refresh; it selects the resource.
+      tokenset = await client.refresh(input.refreshToken, {
+        exchangeBody: { scope: input.scope },
+      });
+    } catch (error) {
+      throw new AuthenticationError(
+        `Refreshing the Microsoft Entra ID session failed: ${
+          (error as Error).message
+        }`,
+      );
+    }
+    if (!tokenset.id_token) {
+      throw new AuthenticationError(
+        'Microsoft Entra ID returned no ID token on refresh',
+      );
+    }
+    return {
+      fullProfile: { claims: checkedClaims(tokenset, ctx.config) },
+      session: toSession(tokenset, input.refreshToken),
+    };
+  },
+});

@@ -1,0 +1,220 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { EntraEmulator } from '@internal/entra-emulator';
+import { startTestEmulator } from '@internal/entra-emulator/testUtils';
+import {
+  cookieHeader,
+  readPopupResponse,
+  seedEntities,
+  signIn,
+  startAuthBackend,
+} from './__testUtils__/backend';
+import { startTokenRewritingProxy } from './__testUtils__/tokenRewritingProxy';
+
+jest.setTimeout(60_000);
+
+describe('Entra sign-in (provider id microsoft) against the emulator', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'entra-auth-test-'));
+  let emulator: EntraEmulator;
+  let proxy: Awaited<ReturnType<typeof startTokenRewritingProxy>>;
+  let baseUrl: string;
+  let viaProxyUrl: string;
+  const stops: Array<() => Promise<void>> = [];
+
+  beforeAll(async () => {
+    emulator = await startTestEmulator({ dataDir });
+    proxy = await startTokenRewritingProxy(emulator, dataDir);
+    const direct = await startAuthBackend(emulator, {
+      // Omitted from the catalog: someone Entra knows but the portal does not.
+      entities: seedEntities(emulator, {
+        omitUpns: ['grace.green@contoso.example'],
+      }),
+    });
+    baseUrl = direct.baseUrl;
+    const viaProxy = await startAuthBackend(emulator, {
+      provider: { authority: proxy.authority },
+    });
+    viaProxyUrl = viaProxy.baseUrl;
+    stops.push(
+      () => direct.backend.stop(),
+      () => viaProxy.backend.stop(),
+    );
+  });
+
+  afterAll(async () => {
+    for (const stop of stops) await stop();
+    await proxy?.close();
+    await emulator?.close();
+  });
+
+  afterEach(() => proxy.set(undefined));
+
+  it('signs a seeded person in, keyed on oid, with nested group ownership', async () => {
+    const result = await signIn(baseUrl, 'ada.admin@contoso.example');
+    const { response } = readPopupResponse(result.body);
+    expect(response.profile.displayName).toBe('Ada Admin');
+    const { identity } = response.backstageIdentity;
+    expect(identity.userEntityRef).toBe('user:default/ada.admin');
+    expect(identity.ownershipEntityRefs).toEqual(
+      expect.arrayContaining([
+        'user:default/ada.admin',
+        'group:default/platform-admins',
+        // platform-admins is nested in production-deployers
+        'group:default/production-deployers',
+        // platform-team is nested in engineering
+        'group:default/platform-team',
+        'group:default/engineering',
+      ]),
+    );
+    // Tokens for the app; never Entra's own tokens in the identity.
+    expect(response.backstageIdentity.token).toEqual(expect.any(String));
+  });
+
+  it('signs in a person whose mail equals another person’s UPN as themself', async () => {
+    // Quinn's mail is ADA.ADMIN@contoso.example: the nOAuth case.
+    const result = await signIn(baseUrl, 'quinn.quist@contoso.example');
+    const { response } = readPopupResponse(result.body);
+    expect(response.backstageIdentity.identity.userEntityRef).toBe(
+      'user:default/quinn.quist',
+    );
+    expect(
+      response.backstageIdentity.identity.ownershipEntityRefs,
+    ).not.toContain('user:default/ada.admin');
+  });
+
+  it('refuses a person who is not in the catalog, saying so', async () => {
+    const result = await signIn(baseUrl, 'grace.green@contoso.example');
+    const { error } = readPopupResponse(result.body);
+    expect(error.name).toBe('NotFoundError');
+    expect(error.message).toMatch(
+      /catalog has no User with annotation graph\.microsoft\.com\/user-id=/,
+    );
+  });
+
+  it('refuses a replayed authorization code', async () => {
+    const first = await signIn(baseUrl, 'ben.builder@contoso.example');
+    expect(readPopupResponse(first.body).response).toBeDefined();
+    const replay = await fetch(
+      `${baseUrl}/api/auth/microsoft/handler/frame${first.callback!.search}`,
+      { headers: { cookie: first.cookie! } },
+    );
+    const { error } = readPopupResponse(await replay.text());
+    expect(error.message).toMatch(
+      /invalid_grant|AADSTS54005|already|redeemed/i,
+    );
+  });
+
+  it('refuses a tampered state', async () => {
+    const result = await signIn(baseUrl, 'ben.builder@contoso.example', {
+      state: s => `${s.slice(0, -4)}AAAA`,
+    });
+    const { response, error } = readPopupResponse(result.body);
+    expect(response).toBeUndefined();
+    // Either Backstage's CSRF check or the PKCE verifier derived from the
+    // state catches it; both refuse the sign-in.
+    expect(error.message).toMatch(/nonce|Code_Verifier/i);
+  });
+
+  it('refuses a code bound to another sign-in flow (nonce and PKCE differ)', async () => {
+    // A second flow started by the same browser: its own state and cookie.
+    const other = await fetch(
+      `${baseUrl}/api/auth/microsoft/start?env=development`,
+      { redirect: 'manual' },
+    );
+    const otherState = new URL(other.headers.get('location')!).searchParams.get(
+      'state',
+    )!;
+    const otherCookie = cookieHeader(other);
+    const result = await signIn(baseUrl, 'ben.builder@contoso.example', {
+      state: () => otherState,
+    });
+    // Presented with the other flow's cookie, Backstage's CSRF check passes;
+    // the code itself must still be refused.
+    const frame = await fetch(
+      `${baseUrl}/api/auth/microsoft/handler/frame${result.callback!.search}`,
+      { headers: { cookie: otherCookie } },
+    );
+    const { error } = readPopupResponse(await frame.text());
+    expect(error).toBeDefined();
+    expect(error.message).toMatch(
+      /PKCE|code_verifier|nonce|AADSTS50148|invalid_grant/i,
+    );
+  });
+
+  describe('verifies the ID token', () => {
+    const refused = async () => {
+      const result = await signIn(viaProxyUrl, 'ben.builder@contoso.example');
+      const popup = readPopupResponse(result.body);
+      expect(popup.response).toBeUndefined();
+      return popup.error.message as string;
+    };
+
+    it('accepts the unmodified token through the same path', async () => {
+      const result = await signIn(viaProxyUrl, 'ben.builder@contoso.example');
+      expect(
+        readPopupResponse(result.body).response.backstageIdentity.identity
+          .userEntityRef,
+      ).toBe('user:default/ben.builder');
+    });
+
+    it('refuses a token of another tenant signed by a valid key', async () => {
+      proxy.set(
+        proxy.resign(c => ({
+          ...c,
+          tid: '00000000-0000-0000-0000-000000000bad',
+          iss: c.iss.replace(
+            emulator.tenantId,
+            '00000000-0000-0000-0000-000000000bad',
+          ),
+        })),
+      );
+      expect(await refused()).toMatch(/unexpected iss|tenant/i);
+    });
+
+    it('refuses a tid outside the configured tenant even with the right issuer', async () => {
+      proxy.set(
+        proxy.resign(c => ({
+          ...c,
+          tid: '00000000-0000-0000-0000-000000000bad',
+        })),
+      );
+      expect(await refused()).toMatch(/tenant .* does not admit/);
+    });
+
+    it('refuses a wrong audience', async () => {
+      proxy.set(
+        proxy.resign(c => ({ ...c, aud: emulator.apps.deployApi.clientId })),
+      );
+      expect(await refused()).toMatch(/aud/i);
+    });
+
+    it('refuses an expired token', async () => {
+      const past = Math.floor(Date.now() / 1000) - 3600;
+      proxy.set(
+        proxy.resign(c => ({
+          ...c,
+          iat: past - 3600,
+          nbf: past - 3600,
+          exp: past,
+        })),
+      );
+      expect(await refused()).toMatch(/expired|exp/i);
+    });
+
+    it('refuses alg none', async () => {
+      proxy.set(proxy.unsigned);
+      expect(await refused()).toMatch(/alg|signature|none/i);
+    });
+
+    it('refuses a token signed by an unknown key', async () => {
+      proxy.set(await proxy.resignWithUnknownKey());
+      expect(await refused()).toMatch(/key|kid|signature|JWKS/i);
+    });
+
+    it('refuses a nonce mismatch', async () => {
+      proxy.set(proxy.resign(c => ({ ...c, nonce: 'someone-elses-nonce' })));
+      expect(await refused()).toMatch(/nonce/i);
+    });
+  });
+});
