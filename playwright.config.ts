@@ -40,8 +40,11 @@ export default defineConfig({
   webServer: process.env.CI
     ? [
         {
-          // The backend serves the app built by `yarn build:e2e`.
-          command: 'yarn workspace backend start',
+          // The backend serves the app built by `yarn build:e2e`; the Entra
+          // emulator runs beside it.
+          command: 'yarn dev:backend',
+          // The app is served by the backend, so both share its origin.
+          env: { APP_CONFIG_app_baseUrl: 'http://localhost:7007' },
           url: 'http://localhost:7007/.backstage/health/v1/readiness',
           reuseExistingServer: false,
           timeout: 180_000,
@@ -49,14 +52,8 @@ export default defineConfig({
       ]
     : [
         {
-          command: 'yarn workspace app start',
+          command: 'yarn dev',
           url: 'http://localhost:3000',
-          reuseExistingServer: true,
-          timeout: 180_000,
-        },
-        {
-          command: 'yarn workspace backend start',
-          url: 'http://localhost:7007/.backstage/health/v1/readiness',
           reuseExistingServer: true,
           timeout: 180_000,
         },

@@ -2,7 +2,7 @@ import { render } from '@testing-library/react';
 import App from './App';
 
 describe('App', () => {
-  it('renders and asks the visitor to sign in', async () => {
+  it('offers Microsoft Entra sign-in and no guest sign-in', async () => {
     process.env = {
       NODE_ENV: 'test',
       APP_CONFIG: [
@@ -21,13 +21,17 @@ describe('App', () => {
 
     const rendered = render(App.createRoot());
 
-    // Nobody is signed in yet: the app offers sign-in, not content.
+    // Nobody is signed in yet: the app offers Entra sign-in, and only that.
     expect(
-      await rendered.findByRole(
-        'button',
-        { name: 'Enter' },
-        { timeout: 10000 },
+      await rendered.findByText(
+        'Microsoft Entra ID',
+        { exact: true },
+        { timeout: 25_000 },
       ),
     ).toBeInTheDocument();
-  });
+    expect(
+      rendered.getByRole('button', { name: 'Sign In' }),
+    ).toBeInTheDocument();
+    expect(rendered.queryByRole('button', { name: 'Enter' })).toBeNull();
+  }, 30_000);
 });

@@ -23,10 +23,10 @@ backend.add(
 // TechDocs
 backend.add(import('@backstage/plugin-techdocs-backend'));
 
-// Auth. Guest sign-in only works with NODE_ENV=development; production
-// configuration names no guest provider.
+// Auth: Microsoft Entra ID sign-in (provider id `microsoft`), identity keyed
+// on the ID token's oid + tid. No guest sign-in.
 backend.add(import('@backstage/plugin-auth-backend'));
-backend.add(import('@backstage/plugin-auth-backend-module-guest-provider'));
+backend.add(import('@internal/plugin-auth-backend-module-entra-provider'));
 
 // Catalog
 backend.add(import('@backstage/plugin-catalog-backend'));
@@ -34,6 +34,8 @@ backend.add(
   import('@backstage/plugin-catalog-backend-module-scaffolder-entity-model'),
 );
 backend.add(import('@backstage/plugin-catalog-backend-module-logs'));
+// Users and groups from Microsoft Graph (catalog.providers.microsoftGraphOrg).
+backend.add(import('@internal/plugin-catalog-backend-module-entra-org'));
 
 // Permissions
 backend.add(import('@backstage/plugin-permission-backend'));

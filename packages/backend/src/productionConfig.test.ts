@@ -44,6 +44,15 @@ describe('app-config.production.yaml on PostgreSQL', () => {
         ...pgEnv,
         NODE_ENV: 'production',
         POSTGRES_DB_PREFIX: prefix,
+        // A tenant's settings, shaped like real ones. Sign-in discovers the
+        // authority lazily, so startup makes no call to Entra; Graph points at
+        // a closed local port so org ingestion stays on this machine (and
+        // fails without touching the catalog).
+        AZURE_TENANT_ID: '11111111-2222-4333-8444-555555555555',
+        AZURE_CLIENT_ID: '66666666-7777-4888-9999-000000000000',
+        AZURE_CLIENT_SECRET: randomBytes(16).toString('hex'),
+        ENTRA_AUTHORITY_HOST: 'https://localhost:9',
+        ENTRA_GRAPH_URL: 'https://localhost:9/v1.0',
       },
       // What a deployment adds on top: its own port, and an automation token.
       extraConfig: port => ({
@@ -126,6 +135,19 @@ describe('app-config.production.yaml on PostgreSQL', () => {
       ]),
     );
   }, 90_000);
+
+  it('offers Microsoft Entra sign-in against the configured tenant', async () => {
+    const res = await fetch(
+      `${backend.baseUrl}/api/auth/microsoft/start?env=production`,
+      { redirect: 'manual' },
+    );
+    // Discovery is lazy and Entra is unreachable from this test: the start
+    // fails with a message naming the authority instead of crashing.
+    expect(res.status).toBe(503);
+    expect(await res.text()).toContain(
+      'https://login.microsoftonline.com/11111111-2222-4333-8444-555555555555/v2.0/.well-known/openid-configuration',
+    );
+  });
 
   it('does not offer guest sign-in', async () => {
     const res = await fetch(`${backend.baseUrl}/api/auth/guest/refresh`, {
