@@ -68,7 +68,7 @@ async function main() {
   const backendOnly = process.argv.includes('--backend-only');
   const entra = await entraEnvironment();
   const args = backendOnly
-    ? ['workspace', 'backend', 'start', ...(process.env.DEV_EXTRA_CONFIG ? ['--config', '../../app-config.yaml', '--config', process.env.DEV_EXTRA_CONFIG] : [])]
+    ? ['workspace', 'backend', 'start']
     : ['backstage-cli', 'repo', 'start'];
   const child = spawn('yarn', args, {
     stdio: 'inherit',
