@@ -6,6 +6,10 @@ import { createBackend } from '@backstage/backend-defaults';
 
 const backend = createBackend();
 
+// In production, refuse development-only settings (emulator authority, guest
+// sign-in, permissions off, ...) before anything serves.
+backend.add(import('@internal/plugin-production-guard-backend'));
+
 // Serves the built frontend (packages/app) from the backend's origin.
 backend.add(import('@backstage/plugin-app-backend'));
 backend.add(import('@backstage/plugin-proxy-backend'));

@@ -32,6 +32,26 @@ async function withAdminClient<T>(fn: (c: Client) => Promise<T>) {
   }
 }
 
+// A tenant's settings, shaped like real ones. Sign-in discovers the authority
+// lazily, so startup makes no call to Entra.
+const fakeTenant = {
+  AZURE_TENANT_ID: '11111111-2222-4333-8444-555555555555',
+  AZURE_CLIENT_ID: '66666666-7777-4888-9999-000000000000',
+  AZURE_CLIENT_SECRET: randomBytes(16).toString('hex'),
+};
+
+async function dropDatabases(prefix: string) {
+  await withAdminClient(async c => {
+    const { rows } = await c.query(
+      'SELECT datname FROM pg_database WHERE datname LIKE $1',
+      [`${prefix}%`],
+    );
+    for (const { datname } of rows) {
+      await c.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
+    }
+  });
+}
+
 describe('app-config.production.yaml on PostgreSQL', () => {
   const prefix = `it_${randomBytes(4).toString('hex')}_`;
   const staticToken = randomBytes(24).toString('base64url');
@@ -44,18 +64,18 @@ describe('app-config.production.yaml on PostgreSQL', () => {
         ...pgEnv,
         NODE_ENV: 'production',
         POSTGRES_DB_PREFIX: prefix,
-        // A tenant's settings, shaped like real ones. Sign-in discovers the
-        // authority lazily, so startup makes no call to Entra; Graph points at
-        // a closed local port so org ingestion stays on this machine (and
-        // fails without touching the catalog).
-        AZURE_TENANT_ID: '11111111-2222-4333-8444-555555555555',
-        AZURE_CLIENT_ID: '66666666-7777-4888-9999-000000000000',
-        AZURE_CLIENT_SECRET: randomBytes(16).toString('hex'),
-        ENTRA_AUTHORITY_HOST: 'https://localhost:9',
-        ENTRA_GRAPH_URL: 'https://localhost:9/v1.0',
+        ...fakeTenant,
       },
       // What a deployment adds on top: its own port, and an automation token.
+      // Org ingestion (tested on its own) waits, so nothing calls Microsoft.
       extraConfig: port => ({
+        catalog: {
+          providers: {
+            microsoftGraphOrg: {
+              default: { schedule: { initialDelay: { hours: 1 } } },
+            },
+          },
+        },
         app: { baseUrl: `http://localhost:${port}` },
         backend: {
           baseUrl: `http://localhost:${port}`,
@@ -75,15 +95,7 @@ describe('app-config.production.yaml on PostgreSQL', () => {
 
   afterAll(async () => {
     await backend?.stop();
-    await withAdminClient(async c => {
-      const { rows } = await c.query(
-        'SELECT datname FROM pg_database WHERE datname LIKE $1',
-        [`${prefix}%`],
-      );
-      for (const { datname } of rows) {
-        await c.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
-      }
-    });
+    await dropDatabases(prefix);
   }, 60_000);
 
   it('answers liveness and readiness', async () => {
@@ -157,4 +169,30 @@ describe('app-config.production.yaml on PostgreSQL', () => {
     expect([403, 404]).toContain(res.status);
     expect(await res.text()).not.toContain('backstageIdentity');
   });
+});
+
+describe('app-config.production.yaml with development-only settings', () => {
+  const prefix = `it_refused_${randomBytes(4).toString('hex')}_`;
+  afterAll(() => dropDatabases(prefix), 60_000);
+
+  it('refuses to start with the Entra emulator as authority, naming the key', async () => {
+    await expect(
+      startBackendProcess({
+        configFiles: ['app-config.yaml', 'app-config.production.yaml'],
+        env: {
+          ...pgEnv,
+          ...fakeTenant,
+          NODE_ENV: 'production',
+          POSTGRES_DB_PREFIX: prefix,
+          ENTRA_AUTHORITY:
+            'https://localhost:8401/11111111-2222-4333-8444-555555555555',
+        },
+        extraConfig: port => ({
+          backend: { listen: { port, host: '127.0.0.1' } },
+        }),
+      }),
+    ).rejects.toThrow(
+      /Refusing to start in production[\s\S]*auth\.providers\.microsoft\.(development|production)\.authority/,
+    );
+  }, 120_000);
 });

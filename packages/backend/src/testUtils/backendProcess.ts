@@ -74,10 +74,15 @@ export async function startBackendProcess(options: {
   child.stdout!.on('data', d => (output += d));
   child.stderr!.on('data', d => (output += d));
 
+  // Graceful first, as an orchestrator would; then a deadline, so a slow
+  // shutdown cannot hang the test run.
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) {
+      const exited = once(child, 'exit');
       child.kill('SIGTERM');
-      await once(child, 'exit');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      await exited;
+      clearTimeout(timer);
     }
   };
 
