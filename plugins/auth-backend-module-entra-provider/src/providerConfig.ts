@@ -17,7 +17,6 @@ export interface EntraProviderConfig {
   /** e.g. https://login.microsoftonline.com/<tenant> */
   authority: string;
   metadataUrl: string;
-  graphUrl: string;
   domainHint?: string;
   timeoutMs: number;
 }
@@ -71,7 +70,6 @@ export function readEntraProviderConfig(config: Config): EntraProviderConfig {
     ),
     authority,
     metadataUrl: `${authority}/v2.0/.well-known/openid-configuration`,
-    graphUrl: cloud.graphUrl,
     domainHint: config.getOptionalString('domainHint'),
     timeoutMs: (config.getOptionalNumber('timeout') ?? 10) * 1000,
   };

@@ -1,0 +1,62 @@
+import { ConfigReader } from '@backstage/config';
+import { readEntraProviderConfig } from './providerConfig';
+
+const TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47';
+const read = (extra: object) =>
+  readEntraProviderConfig(
+    new ConfigReader({
+      clientId: 'client',
+      clientSecret: 'secret',
+      tenantId: TENANT,
+      ...extra,
+    }),
+  );
+
+describe('readEntraProviderConfig', () => {
+  it('pins the authority and metadata to the configured tenant', () => {
+    const config = read({});
+    expect(config.metadataUrl).toBe(
+      `https://login.microsoftonline.com/${TENANT}/v2.0/.well-known/openid-configuration`,
+    );
+    expect([...config.allowedTenantIds]).toEqual([TENANT]);
+  });
+
+  it('derives the sign-in host from the cloud setting', () => {
+    expect(read({ cloud: 'usgov' }).authority).toBe(
+      `https://login.microsoftonline.us/${TENANT}`,
+    );
+    expect(read({ cloud: 'china' }).authority).toBe(
+      `https://login.chinacloudapi.cn/${TENANT}`,
+    );
+    expect(() => read({ cloud: 'moon' })).toThrow(
+      /Invalid auth\.providers\.microsoft\.<environment>\.cloud 'moon'/,
+    );
+  });
+
+  it('refuses common or organizations without an allow-list', () => {
+    expect(() => read({ tenantId: 'common' })).toThrow(/allowedTenantIds/);
+    expect(() => read({ tenantId: 'organizations' })).toThrow(
+      /would admit people from any Entra tenant/,
+    );
+    const multi = read({
+      tenantId: 'organizations',
+      allowedTenantIds: [TENANT],
+    });
+    expect([...multi.allowedTenantIds]).toEqual([TENANT]);
+  });
+
+  it('names a tenant id that is not a GUID', () => {
+    expect(() => read({ tenantId: 'contoso.com' })).toThrow(
+      /tenantId must be the directory \(tenant\) id, a GUID; got 'contoso\.com'/,
+    );
+  });
+
+  it('accepts an explicit https authority and refuses http', () => {
+    expect(
+      read({ authority: `https://localhost:8401/${TENANT}/` }).authority,
+    ).toBe(`https://localhost:8401/${TENANT}`);
+    expect(() =>
+      read({ authority: `http://localhost:8400/${TENANT}` }),
+    ).toThrow(/must be an https URL/);
+  });
+});
