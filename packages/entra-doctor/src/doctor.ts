@@ -1,12 +1,8 @@
 import { ConfidentialClientApplication } from '@azure/msal-node';
 import { decodeJwt } from 'jose';
+import { ENTRA_CLOUDS, isMicrosoftLoginUrl } from '@internal/entra-cloud';
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const LOGIN_HOSTS = [
-  'https://login.microsoftonline.com',
-  'https://login.microsoftonline.us',
-  'https://login.chinacloudapi.cn',
-];
 
 /** What the doctor checks: the portal's Entra settings. */
 export interface DoctorInput {
@@ -75,7 +71,10 @@ export async function runDoctor(input: DoctorInput): Promise<DoctorCheck[]> {
   );
   if (!settingsOk) return checks;
 
-  const host = (input.authorityHost ?? LOGIN_HOSTS[0]).replace(/\/+$/, '');
+  const host = (input.authorityHost ?? ENTRA_CLOUDS.public.loginHost).replace(
+    /\/+$/,
+    '',
+  );
   const authority = `${host}/${input.tenantId}`;
   const graphUrl = (
     input.graphUrl ?? 'https://graph.microsoft.com/v1.0'
@@ -111,7 +110,7 @@ export async function runDoctor(input: DoctorInput): Promise<DoctorCheck[]> {
       authority,
       // A host MSAL does not know (the emulator) is trusted as given,
       // instead of being validated against Microsoft's public discovery.
-      ...(LOGIN_HOSTS.includes(host)
+      ...(isMicrosoftLoginUrl(host)
         ? {}
         : { knownAuthorities: [new URL(host).host] }),
     },

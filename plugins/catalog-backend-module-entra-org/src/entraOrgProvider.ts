@@ -1,4 +1,5 @@
 import { ClientSecretCredential } from '@azure/identity';
+import { ENTRA_CLOUDS, isMicrosoftLoginUrl } from '@internal/entra-cloud';
 import {
   LoggerService,
   SchedulerServiceTaskRunner,
@@ -23,13 +24,6 @@ import {
   USER_SELECT,
 } from './userEntities';
 
-/** Sign-in hosts MSAL knows; any other authority (the emulator) skips discovery. */
-const MICROSOFT_LOGIN_HOSTS = [
-  'https://login.microsoftonline.com',
-  'https://login.microsoftonline.us',
-  'https://login.chinacloudapi.cn',
-];
-
 /** Default share of users or groups a single run may remove. */
 export const DEFAULT_MAX_DELETION_SHARE = 0.2;
 
@@ -41,17 +35,16 @@ export const DEFAULT_MAX_DELETION_SHARE = 0.2;
 export function createGraphClient(
   config: MicrosoftGraphProviderConfig,
 ): MicrosoftGraphClient {
-  const authorityHost = (config.authority ?? MICROSOFT_LOGIN_HOSTS[0]).replace(
-    /\/+$/,
-    '',
-  );
+  const authorityHost = (
+    config.authority ?? ENTRA_CLOUDS.public.loginHost
+  ).replace(/\/+$/, '');
   const credential = new ClientSecretCredential(
     config.tenantId,
     config.clientId!,
     config.clientSecret!,
     {
       authorityHost,
-      disableInstanceDiscovery: !MICROSOFT_LOGIN_HOSTS.includes(authorityHost),
+      disableInstanceDiscovery: !isMicrosoftLoginUrl(authorityHost),
     },
   );
   return new MicrosoftGraphClient(config.target, credential);

@@ -1,24 +1,8 @@
 import { Config } from '@backstage/config';
-
-/** Sign-in hosts of the Microsoft clouds; any other authority is not Entra. */
-const MICROSOFT_LOGIN_HOSTS = new Set([
-  'login.microsoftonline.com',
-  'login.microsoftonline.us',
-  'login.chinacloudapi.cn',
-]);
-const MICROSOFT_GRAPH_HOSTS = new Set([
-  'graph.microsoft.com',
-  'graph.microsoft.us',
-  'microsoftgraph.chinacloudapi.cn',
-]);
-
-function host(url: string): string | undefined {
-  try {
-    return new URL(url).hostname.toLowerCase();
-  } catch {
-    return undefined;
-  }
-}
+import {
+  isMicrosoftGraphUrl,
+  isMicrosoftLoginUrl,
+} from '@internal/entra-cloud';
 
 /**
  * Development-only settings found in a configuration, each as a message that
@@ -59,7 +43,7 @@ export function findDevelopmentOnlySettings(config: Config): string[] {
   const microsoft = config.getOptionalConfig('auth.providers.microsoft');
   for (const env of microsoft?.keys() ?? []) {
     const authority = microsoft!.getOptionalString(`${env}.authority`);
-    if (authority && !MICROSOFT_LOGIN_HOSTS.has(host(authority) ?? '')) {
+    if (authority && !isMicrosoftLoginUrl(authority)) {
       problems.push(
         `auth.providers.microsoft.${env}.authority is ${authority}, not a Microsoft sign-in host ` +
           '(the Entra emulator is for development only). Remove it and use `cloud` to pick a Microsoft cloud.',
@@ -73,13 +57,13 @@ export function findDevelopmentOnlySettings(config: Config): string[] {
   for (const id of graphOrg?.keys() ?? []) {
     const authority = graphOrg!.getOptionalString(`${id}.authority`);
     const target = graphOrg!.getOptionalString(`${id}.target`);
-    if (authority && !MICROSOFT_LOGIN_HOSTS.has(host(authority) ?? '')) {
+    if (authority && !isMicrosoftLoginUrl(authority)) {
       problems.push(
         `catalog.providers.microsoftGraphOrg.${id}.authority is ${authority}, not a Microsoft sign-in host. ` +
           "Set it to your cloud's, e.g. https://login.microsoftonline.com.",
       );
     }
-    if (target && !MICROSOFT_GRAPH_HOSTS.has(host(target) ?? '')) {
+    if (target && !isMicrosoftGraphUrl(target)) {
       problems.push(
         `catalog.providers.microsoftGraphOrg.${id}.target is ${target}, not Microsoft Graph. ` +
           "Set it to your cloud's Graph, e.g. https://graph.microsoft.com/v1.0.",
