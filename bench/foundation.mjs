@@ -105,15 +105,28 @@ report('backend start → ready, development (+ emulator)', `${seconds(dev)} s`)
 // dependencies only, unpacked into a scratch folder as the image does.
 sh('yarn build:backend');
 const scratch = mkdtempSync(join(tmpdir(), 'bench-prod-'));
-for (const f of ['package.json', 'yarn.lock', '.yarnrc.yml', 'backstage.json']) {
+for (const f of [
+  'package.json',
+  'yarn.lock',
+  '.yarnrc.yml',
+  'backstage.json',
+]) {
   sh(`cp ${f} ${scratch}/`);
 }
-sh(`cp -r .yarn/releases --parents ${scratch}/ 2>/dev/null || (mkdir -p ${scratch}/.yarn && cp -r .yarn/releases ${scratch}/.yarn/)`);
-sh(`mkdir -p ${scratch}/scripts && cp scripts/check-node.cjs ${scratch}/scripts/`);
+sh(
+  `cp -r .yarn/releases --parents ${scratch}/ 2>/dev/null || (mkdir -p ${scratch}/.yarn && cp -r .yarn/releases ${scratch}/.yarn/)`,
+);
+sh(
+  `mkdir -p ${scratch}/scripts && cp scripts/check-node.cjs ${scratch}/scripts/`,
+);
 sh(`tar xzf packages/backend/dist/skeleton.tar.gz -C ${scratch}`);
-sh('yarn workspaces focus --all --production > focus.log 2>&1', { cwd: scratch });
+sh('yarn workspaces focus --all --production > focus.log 2>&1', {
+  cwd: scratch,
+});
 sh(`tar xzf packages/backend/dist/bundle.tar.gz -C ${scratch}`);
-sh(`cp -r app-config.yaml app-config.production.yaml catalog-info.yaml catalog ${scratch}/`);
+sh(
+  `cp -r app-config.yaml app-config.production.yaml catalog-info.yaml catalog ${scratch}/`,
+);
 const prefix = `bench_${Date.now()}_`;
 const prod = await timeToHealthy(
   process.execPath,

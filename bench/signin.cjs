@@ -115,8 +115,10 @@ async function main() {
 
     const { popup, setCookies } = await signIn('noah.novak@contoso.example');
     const { identity, token } = popup.response.backstageIdentity;
+    // Backstage first clears the cookie of an older path, then sets it.
     const refresh =
-      setCookies.find(c => c.startsWith('microsoft-refresh-token=')) ?? '';
+      setCookies.filter(c => /^microsoft-refresh-token=[^;]/.test(c)).pop() ??
+      '';
     console.log(
       `sign-in round trip (${runs} runs)              median ${quantile(
         times,
