@@ -3,9 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { EntraEmulator } from '@internal/entra-emulator';
 import { startTestEmulator } from '@internal/entra-emulator/testUtils';
+import { decodeJwt } from 'jose';
 import {
   cookieHeader,
   readPopupResponse,
+  refreshSession,
   seedEntities,
   signIn,
   startAuthBackend,
@@ -81,6 +83,48 @@ describe('Entra sign-in (provider id microsoft) against the emulator', () => {
     expect(
       response.backstageIdentity.identity.ownershipEntityRefs,
     ).not.toContain('user:default/ada.admin');
+  });
+
+  it('gets the signed-in person an access token for the portal’s own API scope', async () => {
+    const { sessionCookie } = await signIn(
+      baseUrl,
+      'ada.admin@contoso.example',
+    );
+    const res = await refreshSession(
+      baseUrl,
+      sessionCookie!,
+      emulator.apps.portal.apiScope,
+    );
+    expect(res.status).toBe(200);
+    const { providerInfo, backstageIdentity } = await res.json();
+    const claims = decodeJwt(providerInfo.accessToken);
+    const ada = emulator.seed.users.find(u => u.displayName === 'Ada Admin')!;
+    // A delegated token for the portal's API, carrying the same person:
+    // what the deploy flow exchanges on-behalf-of.
+    expect(claims.oid).toBe(ada.id);
+    expect(claims.tid).toBe(emulator.tenantId);
+    expect(String(claims.aud)).toContain(emulator.apps.portal.clientId);
+    expect(claims.scp).toContain('access_as_user');
+    expect(backstageIdentity.identity.userEntityRef).toBe(
+      'user:default/ada.admin',
+    );
+  });
+
+  it('keeps a session across a backend restart', async () => {
+    const { sessionCookie } = await signIn(
+      baseUrl,
+      'ben.builder@contoso.example',
+    );
+    // A second backend with the same configuration stands for the restarted
+    // (or another replica of the) portal: it holds no state of the first.
+    const restarted = await startAuthBackend(emulator);
+    stops.push(() => restarted.backend.stop());
+    const res = await refreshSession(restarted.baseUrl, sessionCookie!);
+    expect(res.status).toBe(200);
+    const { backstageIdentity } = await res.json();
+    expect(backstageIdentity.identity.userEntityRef).toBe(
+      'user:default/ben.builder',
+    );
   });
 
   it('refuses a person who is not in the catalog, saying so', async () => {

@@ -174,5 +174,29 @@ export async function signIn(
     { headers: { cookie }, redirect: 'manual' },
   );
   const body = await frame.text();
-  return { status: frame.status, body, callback, cookie, authorizeUrl };
+  // What the browser keeps afterwards: the session (refresh-token) cookie.
+  const sessionCookie = cookieHeader(frame);
+  return {
+    status: frame.status,
+    body,
+    callback,
+    cookie,
+    sessionCookie,
+    authorizeUrl,
+  };
+}
+
+/** What the frontend's microsoftAuthApiRef does to get a (new) access token. */
+export function refreshSession(
+  baseUrl: string,
+  sessionCookie: string,
+  scope?: string,
+) {
+  const query = new URLSearchParams({
+    env: 'development',
+    ...(scope ? { scope } : {}),
+  });
+  return fetch(`${baseUrl}/api/auth/microsoft/refresh?${query}`, {
+    headers: { cookie: sessionCookie, 'x-requested-with': 'XMLHttpRequest' },
+  });
 }
