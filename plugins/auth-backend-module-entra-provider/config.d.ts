@@ -45,6 +45,11 @@ export interface Config {
           callbackUrl?: string;
           /** Lifetime of the Backstage session, e.g. `{ hours: 12 }`. */
           sessionDuration?: { [unit: string]: number } | string;
+          /**
+           * Show the person's Entra photo, read from Graph (`/me/photos`)
+           * with the sign-in's own User.Read token. Default true.
+           */
+          loadPhoto?: boolean;
           /** Seconds to wait for Entra's endpoints (default 10). */
           timeout?: number;
           signIn?: {

@@ -41,9 +41,12 @@ test('a seeded person signs in with Entra and the catalog lists the portal itsel
     /\/catalog\/default\/component\/backstage-entra-starter/,
   );
 
-  // Who is signed in: settings show the person's Entra name.
+  // Who is signed in: settings show the person's Entra name and photo.
   await page.goto('/settings');
   await expect(page.getByText('Ada Admin').first()).toBeVisible();
+  await expect(
+    page.locator('img[src^="data:image/png;base64,"]').first(),
+  ).toBeVisible();
 });
 
 test('signing out and in again as someone else changes who is signed in', async ({

@@ -38,6 +38,8 @@ export interface EntraIdTokenClaims extends IdTokenClaims {
  */
 export interface EntraAuthResult {
   claims: EntraIdTokenClaims;
+  /** The person's photo as a data: URL, when Graph has one. */
+  picture?: string;
 }
 
 interface EntraContext {
@@ -128,6 +130,31 @@ function checkedClaims(
   return claims;
 }
 
+/**
+ * The person's photo from Graph, as a data: URL for the profile. Only with a
+ * Graph token (the sign-in's User.Read one); never fails the sign-in: a
+ * person without a photo, or a slow Graph, just has no picture.
+ */
+async function readPhoto(
+  tokenset: TokenSet,
+  config: EntraProviderConfig,
+): Promise<string | undefined> {
+  const scopes = (tokenset.scope ?? '').split(' ');
+  if (!config.loadPhoto || scopes.some(isResourceScope)) return undefined;
+  try {
+    const res = await fetch(`${config.graphUrl}/me/photos/96x96/$value`, {
+      headers: { authorization: `Bearer ${tokenset.access_token}` },
+      signal: AbortSignal.timeout(3000),
+    });
+    if (!res.ok) return undefined;
+    const type = res.headers.get('content-type') ?? 'image/jpeg';
+    const bytes = Buffer.from(await res.arrayBuffer());
+    return `data:${type};base64,${bytes.toString('base64')}`;
+  } catch {
+    return undefined;
+  }
+}
+
 function toSession(tokenset: TokenSet, refreshToken?: string): OAuthSession {
   return {
     accessToken: tokenset.access_token!,
@@ -155,6 +182,7 @@ export const entraAuthenticator = createOAuthAuthenticator<
   ) => ({
     profile: {
       displayName: result.fullProfile.claims.name,
+      picture: result.fullProfile.picture,
       // Shown to the person; never used to decide who they are.
       email:
         (result.fullProfile.claims.email as string | undefined) ??
@@ -237,8 +265,9 @@ export const entraAuthenticator = createOAuthAuthenticator<
         `Sign-in with Microsoft Entra ID failed: ${(error as Error).message}`,
       );
     }
+    const claims = checkedClaims(tokenset, ctx.config);
     return {
-      fullProfile: { claims: checkedClaims(tokenset, ctx.config) },
+      fullProfile: { claims, picture: await readPhoto(tokenset, ctx.config) },
       session: toSession(tokenset),
     };
   },
@@ -263,8 +292,9 @@ export const entraAuthenticator = createOAuthAuthenticator<
         'Microsoft Entra ID returned no ID token on refresh',
       );
     }
+    const claims = checkedClaims(tokenset, ctx.config);
     return {
-      fullProfile: { claims: checkedClaims(tokenset, ctx.config) },
+      fullProfile: { claims, picture: await readPhoto(tokenset, ctx.config) },
       session: toSession(tokenset, input.refreshToken),
     };
   },

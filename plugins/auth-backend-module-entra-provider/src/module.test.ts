@@ -56,6 +56,8 @@ describe('Entra sign-in (provider id microsoft) against the emulator', () => {
     const result = await signIn(baseUrl, 'ada.admin@contoso.example');
     const { response } = readPopupResponse(result.body);
     expect(response.profile.displayName).toBe('Ada Admin');
+    // Ada has a photo in Entra: it is read from Graph with her own token.
+    expect(response.profile.picture).toMatch(/^data:image\/png;base64,/);
     const { identity } = response.backstageIdentity;
     expect(identity.userEntityRef).toBe('user:default/ada.admin');
     expect(identity.ownershipEntityRefs).toEqual(
@@ -80,6 +82,8 @@ describe('Entra sign-in (provider id microsoft) against the emulator', () => {
     expect(response.backstageIdentity.identity.userEntityRef).toBe(
       'user:default/quinn.quist',
     );
+    // Quinn has no photo in Entra: no picture, and the sign-in still works.
+    expect(response.profile.picture).toBeUndefined();
     expect(
       response.backstageIdentity.identity.ownershipEntityRefs,
     ).not.toContain('user:default/ada.admin');

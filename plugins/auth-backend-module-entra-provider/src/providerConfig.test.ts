@@ -33,6 +33,18 @@ describe('readEntraProviderConfig', () => {
     );
   });
 
+  it('reads photos from the cloud’s Graph, or the explicit authority’s', () => {
+    expect(read({}).graphUrl).toBe('https://graph.microsoft.com/v1.0');
+    expect(read({ cloud: 'china' }).graphUrl).toBe(
+      'https://microsoftgraph.chinacloudapi.cn/v1.0',
+    );
+    expect(
+      read({ authority: `https://localhost:8401/${TENANT}` }).graphUrl,
+    ).toBe('https://localhost:8401/v1.0');
+    expect(read({}).loadPhoto).toBe(true);
+    expect(read({ loadPhoto: false }).loadPhoto).toBe(false);
+  });
+
   it('refuses common or organizations without an allow-list', () => {
     expect(() => read({ tenantId: 'common' })).toThrow(/allowedTenantIds/);
     expect(() => read({ tenantId: 'organizations' })).toThrow(

@@ -17,6 +17,10 @@ export interface EntraProviderConfig {
   /** e.g. https://login.microsoftonline.com/<tenant> */
   authority: string;
   metadataUrl: string;
+  /** Graph v1.0 base URL: the cloud's, or the explicit authority's origin. */
+  graphUrl: string;
+  /** Fetch the person's photo from Graph at sign-in. */
+  loadPhoto: boolean;
   domainHint?: string;
   timeoutMs: number;
 }
@@ -70,6 +74,9 @@ export function readEntraProviderConfig(config: Config): EntraProviderConfig {
     ),
     authority,
     metadataUrl: `${authority}/v2.0/.well-known/openid-configuration`,
+    // The emulator serves Graph on the origin of its authority.
+    graphUrl: `${explicit ? new URL(explicit).origin : cloud.graphUrl}/v1.0`,
+    loadPhoto: config.getOptionalBoolean('loadPhoto') ?? true,
     domainHint: config.getOptionalString('domainHint'),
     timeoutMs: (config.getOptionalNumber('timeout') ?? 10) * 1000,
   };
