@@ -22,6 +22,7 @@ describe('Entra sign-in (provider id microsoft) against the emulator', () => {
   let proxy: Awaited<ReturnType<typeof startTokenRewritingProxy>>;
   let baseUrl: string;
   let viaProxyUrl: string;
+  let emailResolverUrl: string;
   const stops: Array<() => Promise<void>> = [];
 
   beforeAll(async () => {
@@ -38,9 +39,25 @@ describe('Entra sign-in (provider id microsoft) against the emulator', () => {
       provider: { authority: proxy.authority },
     });
     viaProxyUrl = viaProxy.baseUrl;
+    // The opt-in email resolver, instead of the default oid resolver.
+    const byEmail = await startAuthBackend(emulator, {
+      provider: {
+        authority: proxy.authority,
+        signIn: {
+          resolvers: [
+            {
+              resolver: 'verifiedEmailMatchingUserEntityProfileEmail',
+              allowedDomains: ['contoso.example'],
+            },
+          ],
+        },
+      },
+    });
+    emailResolverUrl = byEmail.baseUrl;
     stops.push(
       () => direct.backend.stop(),
       () => viaProxy.backend.stop(),
+      () => byEmail.backend.stop(),
     );
   });
 
@@ -188,6 +205,48 @@ describe('Entra sign-in (provider id microsoft) against the emulator', () => {
     expect(error.message).toMatch(
       /PKCE|code_verifier|nonce|AADSTS50148|invalid_grant/i,
     );
+  });
+
+  describe('the opt-in email resolver', () => {
+    it('refuses an email Entra does not mark as verified', async () => {
+      // Entra sends no xms_edov unless the optional claim is configured.
+      const result = await signIn(
+        emailResolverUrl,
+        'ben.builder@contoso.example',
+      );
+      const { error } = readPopupResponse(result.body);
+      expect(error.message).toMatch(/email claim is not verified/);
+    });
+
+    it('signs in by a verified email in an allowed domain', async () => {
+      proxy.set(proxy.resign(c => ({ ...c, xms_edov: true })));
+      const result = await signIn(
+        emailResolverUrl,
+        'ben.builder@contoso.example',
+      );
+      const { response } = readPopupResponse(result.body);
+      expect(response.backstageIdentity.identity.userEntityRef).toBe(
+        'user:default/ben.builder',
+      );
+    });
+
+    it('refuses a verified email outside the allowed domains', async () => {
+      proxy.set(
+        proxy.resign(c => ({
+          ...c,
+          xms_edov: true,
+          email: 'ben@fabrikam.example',
+        })),
+      );
+      const result = await signIn(
+        emailResolverUrl,
+        'ben.builder@contoso.example',
+      );
+      const { error } = readPopupResponse(result.body);
+      expect(error.message).toMatch(
+        /'fabrikam\.example' is not in allowedDomains/,
+      );
+    });
   });
 
   describe('verifies the ID token', () => {
