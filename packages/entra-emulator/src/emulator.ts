@@ -69,6 +69,8 @@ export interface EntraEmulator {
   clearFaults(): void;
   /** Calls the deploy API recorded, oldest first. */
   deployCalls(): DeployCall[];
+  /** Changes the directory while running, as an Entra admin would; Graph answers follow. */
+  directory: Pick<Directory, 'addUser' | 'removeUser' | 'moveMember'>;
   close(): Promise<void>;
 }
 
@@ -182,6 +184,12 @@ export async function createEntraEmulator(
     setFaults: rules => ctx.faults.set(rules),
     clearFaults: () => ctx.faults.clear(),
     deployCalls: () => [...ctx.deployCalls],
+    directory: {
+      addUser: (user, groupIds) => directory.addUser(user, groupIds),
+      removeUser: id => directory.removeUser(id),
+      moveMember: (memberId, from, to) =>
+        directory.moveMember(memberId, from, to),
+    },
     close: async () => {
       await Promise.all([closeServer(httpServer), closeServer(httpsServer)]);
     },

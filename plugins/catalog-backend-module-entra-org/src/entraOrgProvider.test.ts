@@ -1,8 +1,85 @@
-import { mockServices } from '@backstage/backend-test-utils';
-import type { EntraEmulator } from '@internal/entra-emulator';
-import { startTestEmulator } from '@internal/entra-emulator/testUtils';
+import { mockServices, TestDatabases } from '@backstage/backend-test-utils';
+import { Entity, GroupEntity, UserEntity } from '@backstage/catalog-model';
 import { EntityProviderConnection } from '@backstage/plugin-catalog-node';
-import { createGraphClient, EntraOrgEntityProvider } from './entraOrgProvider';
+import {
+  EntraEmulator,
+  FaultRule,
+  generateTenant,
+} from '@internal/entra-emulator';
+import { startTestEmulator } from '@internal/entra-emulator/testUtils';
+import { EntraOrgEntityProvider } from './entraOrgProvider';
+import { createGraphClient, RetryPolicy } from './graphClient';
+import {
+  DatabaseProviderStateStore,
+  ProviderStateStore,
+} from './ingestionState';
+
+// Short waits so that retries are exercised without slowing the suite.
+const FAST_RETRY: RetryPolicy = {
+  maxRetries: 3,
+  baseDelayMs: 20,
+  maxDelayMs: 3000,
+};
+const USER_ID = 'graph.microsoft.com/user-id';
+const GROUP_ID = 'graph.microsoft.com/group-id';
+
+const databases = TestDatabases.create({ ids: ['SQLITE_3'] });
+
+async function newStore(): Promise<ProviderStateStore> {
+  return DatabaseProviderStateStore.create(
+    await databases.init('SQLITE_3'),
+  );
+}
+
+/** A catalog stand-in that keeps what the last full mutation applied. */
+function catalogConnection() {
+  const catalog = { entities: [] as Entity[], mutations: 0 };
+  const connection: EntityProviderConnection = {
+    applyMutation: async mutation => {
+      if (mutation.type !== 'full') throw new Error('expected full mutation');
+      catalog.entities = mutation.entities.map(e => e.entity);
+      catalog.mutations++;
+    },
+    refresh: async () => {},
+  };
+  return { catalog, connection };
+}
+
+async function setup(
+  emulator: EntraEmulator,
+  options: { store?: ProviderStateStore; guests?: 'include' | 'exclude' } = {},
+) {
+  const config = {
+    id: 'default',
+    target: emulator.graphBaseUrl,
+    authority: emulator.httpsUrl,
+    tenantId: emulator.tenantId,
+    clientId: emulator.apps.portal.clientId,
+    clientSecret: emulator.apps.portal.clientSecret,
+  };
+  const store = options.store ?? (await newStore());
+  const retries: number[] = [];
+  const provider = new EntraOrgEntityProvider({
+    config,
+    client: createGraphClient(config, FAST_RETRY),
+    store,
+    logger: mockServices.logger.mock(),
+    // Runs are driven by the test, one at a time.
+    taskRunner: { run: async () => {} },
+    taskId: 'entra-org:default:refresh',
+    guests: options.guests,
+    failureBackoff: { initialMs: 60_000, maxMs: 1_800_000 },
+    scheduleRetry: delay => retries.push(delay),
+  });
+  const { catalog, connection } = catalogConnection();
+  await provider.connect(connection);
+  return { provider, catalog, store, retries };
+}
+
+const users = (entities: Entity[]) =>
+  entities.filter((e): e is UserEntity => e.kind === 'User');
+const groups = (entities: Entity[]) =>
+  entities.filter((e): e is GroupEntity => e.kind === 'Group');
 
 describe('EntraOrgEntityProvider against the emulator', () => {
   let emulator: EntraEmulator;
@@ -12,95 +89,297 @@ describe('EntraOrgEntityProvider against the emulator', () => {
   afterAll(() => emulator?.close());
   afterEach(() => emulator.clearFaults());
 
-  function setup() {
-    const config = {
-      id: 'default',
-      target: emulator.graphBaseUrl,
-      authority: emulator.httpsUrl,
-      tenantId: emulator.tenantId,
-      clientId: emulator.apps.portal.clientId,
-      clientSecret: emulator.apps.portal.clientSecret,
-    };
-    const connection = {
-      applyMutation: jest.fn(),
-      refresh: jest.fn(),
-    } satisfies EntityProviderConnection;
-    const provider = new EntraOrgEntityProvider({
-      config,
-      client: createGraphClient(config),
-      logger: mockServices.logger.mock(),
-      // Runs are driven by the test, one at a time.
-      taskRunner: { run: async () => {} },
-    });
-    return { provider, connection };
-  }
+  it('ingests the seeded org completely: every user, group, membership and nesting edge', async () => {
+    const { provider, catalog } = await setup(emulator);
+    const status = await provider.read();
+    expect(status.outcome).toBe('applied');
 
-  it('ingests every seeded user and group with the oid annotation and nesting', async () => {
-    const { provider, connection } = setup();
-    await provider.connect(connection);
-    const result = await provider.read();
-    expect(result.outcome).toBe('applied');
-
-    const entities = connection.applyMutation.mock.calls[0][0].entities.map(
-      (e: any) => e.entity,
+    const { seed } = emulator;
+    const members = seed.users.filter(
+      u => u.accountEnabled !== false && u.userType !== 'Guest',
     );
-    const users = entities.filter((e: any) => e.kind === 'User');
-    const enabled = emulator.seed.users.filter(u => u.accountEnabled !== false);
-    // Every enabled seeded person arrives, identified by their object id.
-    const ids = users.map(
-      (u: any) => u.metadata.annotations['graph.microsoft.com/user-id'],
+    const userByOid = new Map(
+      users(catalog.entities).map(u => [u.metadata.annotations![USER_ID], u]),
     );
-    for (const person of enabled) expect(ids).toContain(person.id);
-
-    // Named after the UPN, not the mail: Quinn's mail is Ada's address.
-    const byOid = (oid: string) =>
-      users.find(
-        (u: any) =>
-          u.metadata.annotations['graph.microsoft.com/user-id'] === oid,
-      );
-    const ada = emulator.seed.users.find(u => u.displayName === 'Ada Admin')!;
-    const quinn = emulator.seed.users.find(
-      u => u.displayName === 'Quinn Quist',
+    const groupById = new Map(
+      groups(catalog.entities)
+        .filter(g => g.metadata.annotations?.[GROUP_ID])
+        .map(g => [g.metadata.annotations![GROUP_ID], g]),
+    );
+    expect([...userByOid.keys()].sort()).toEqual(
+      members.map(u => u.id).sort(),
+    );
+    expect([...groupById.keys()].sort()).toEqual(
+      seed.groups.map(g => g.id).sort(),
+    );
+    // The tenant is the root group.
+    const root = groups(catalog.entities).find(
+      g => g.metadata.annotations?.['graph.microsoft.com/tenant-id'],
     )!;
-    expect(byOid(ada.id).metadata.name).toBe('ada.admin');
-    expect(byOid(quinn.id).metadata.name).toBe('quinn.quist');
-    // Disabled accounts are not ingested.
-    const disabled = emulator.seed.users.filter(
-      u => u.accountEnabled === false,
+    expect(root.metadata.annotations!['graph.microsoft.com/tenant-id']).toBe(
+      emulator.tenantId,
     );
-    expect(disabled.length).toBeGreaterThan(0);
-    for (const person of disabled) expect(byOid(person.id)).toBeUndefined();
+    expect(status.read).toEqual({
+      users: members.length,
+      groups: seed.groups.length + 1,
+    });
 
-    const group = (name: string) =>
-      entities.find(
-        (e: any) => e.kind === 'Group' && e.spec.profile?.displayName === name,
-      );
-    // platform-admins is nested in production-deployers
-    expect(group('production-deployers').spec.children).toContain(
-      `group:default/${group('platform-admins').metadata.name}`,
+    // Every user membership and nesting edge of the seed, and no other.
+    const ref = (g: GroupEntity) => `group:default/${g.metadata.name}`;
+    const expectedMemberships: string[] = [];
+    const expectedNesting: string[] = [];
+    for (const group of seed.groups) {
+      const parent = ref(groupById.get(group.id)!);
+      for (const memberId of group.members) {
+        const user = userByOid.get(memberId);
+        const child = groupById.get(memberId);
+        if (user) expectedMemberships.push(`${user.metadata.name} ${parent}`);
+        if (child) expectedNesting.push(`${parent} ${ref(child)}`);
+      }
+    }
+    const memberships = [...userByOid.values()].flatMap(u =>
+      (u.spec.memberOf ?? []).map(g => `${u.metadata.name} ${g}`),
+    );
+    expect(memberships.sort()).toEqual(expectedMemberships.sort());
+    const nested = [...groupById.values()];
+    expect(
+      nested.flatMap(g => g.spec.children.map(c => `${ref(g)} ${c}`)).sort(),
+    ).toEqual(expectedNesting.sort());
+    expect(
+      nested
+        .filter(g => g.spec.parent !== ref(root))
+        .map(g => `${g.spec.parent} ${ref(g)}`)
+        .sort(),
+    ).toEqual(expectedNesting.sort());
+
+    // Readable names: people after their UPN (not their mail: Quinn's mail is
+    // Ada's address), groups after their display name.
+    const byName = (name: string) =>
+      seed.users.find(u => u.displayName === name)!.id;
+    expect(userByOid.get(byName('Ada Admin'))!.metadata.name).toBe('ada.admin');
+    expect(userByOid.get(byName('Quinn Quist'))!.metadata.name).toBe(
+      'quinn.quist',
+    );
+    const platformAdmins = seed.groups.find(
+      g => g.displayName === 'platform-admins',
+    )!;
+    expect(groupById.get(platformAdmins.id)!.metadata.name).toBe(
+      'platform-admins',
     );
   });
 
-  it('keeps the catalog unchanged when Graph answers an empty directory', async () => {
-    const { provider, connection } = setup();
-    await provider.connect(connection);
+  it('includes B2B guests when configured', async () => {
+    const { provider, catalog } = await setup(emulator, { guests: 'include' });
     await provider.read();
-    expect(connection.applyMutation).toHaveBeenCalledTimes(1);
+    const guest = emulator.seed.users.find(u => u.userType === 'Guest')!;
+    expect(
+      users(catalog.entities).map(u => u.metadata.annotations![USER_ID]),
+    ).toContain(guest.id);
+  });
+
+  it.each<[string, FaultRule & { times: number }]>([
+    [
+      '429 with an integer Retry-After',
+      { route: '/v1.0/users', type: 'throttle', retryAfter: 1, times: 1 },
+    ],
+    [
+      '429 with a decimal Retry-After',
+      { route: '/v1.0/groups', type: 'throttle', retryAfter: 0.3, times: 2 },
+    ],
+    [
+      '429 with an HTTP-date Retry-After',
+      {
+        route: '/v1.0/organization/*',
+        type: 'throttle',
+        retryAfter: { httpDateInSeconds: 1 },
+        times: 1,
+      },
+    ],
+    [
+      '429 without Retry-After',
+      { route: '/v1.0/groups/*/members', type: 'throttle', times: 3 },
+    ],
+    ['503', { route: '/v1.0/users', type: 'unavailable', times: 2 }],
+    ['a connection reset', { route: '/v1.0/groups', type: 'reset', times: 1 }],
+  ])(
+    'rides out a passing fault: %s',
+    async (_name, rule) => {
+      const { provider, catalog } = await setup(emulator);
+      emulator.setFaults([rule]);
+      const status = await provider.read();
+      expect(status.outcome).toBe('applied');
+      expect(status.graph.retries).toBe(rule.times);
+      expect(status.graph.throttled).toBe(
+        rule.type === 'throttle' ? rule.times : 0,
+      );
+      expect(users(catalog.entities).length).toBe(status.read!.users);
+    },
+  );
+
+  it.each<[string, FaultRule]>([
+    ['persistent 429', { route: '/v1.0/users', type: 'throttle', retryAfter: 0 }],
+    ['persistent 503', { route: '/v1.0/groups', type: 'unavailable' }],
+    ['persistent connection resets', { route: '/v1.0/users', type: 'reset' }],
+    [
+      'a failing member read',
+      { route: '/v1.0/groups/*/members', type: 'unavailable' },
+    ],
+  ])(
+    'keeps the catalog as it was through %s, and recovers when it clears',
+    async (_name, rule) => {
+      const { provider, catalog, retries } = await setup(emulator);
+      await provider.read();
+      const before = catalog.entities;
+
+      const unhandled: unknown[] = [];
+      const onUnhandled = (reason: unknown) => unhandled.push(reason);
+      process.on('unhandledRejection', onUnhandled);
+      try {
+        emulator.setFaults([rule]);
+        const failed = await provider.read();
+        expect(failed.outcome).toBe('failed');
+        expect(failed.error).toMatch(/Microsoft Graph/);
+        expect(failed.ingested).toEqual({
+          users: users(before).length,
+          groups: groups(before).length,
+        });
+        expect(catalog.mutations).toBe(1);
+        expect(catalog.entities).toBe(before);
+        // The next attempt is scheduled with backoff, not at once.
+        expect(retries).toEqual([60_000]);
+        const again = await provider.read();
+        expect(again.consecutiveFailures).toBe(2);
+        expect(retries).toEqual([60_000, 120_000]);
+        // Let any stray rejection surface before checking.
+        await new Promise(r => setTimeout(r, 200));
+      } finally {
+        process.off('unhandledRejection', onUnhandled);
+      }
+      expect(unhandled).toEqual([]);
+
+      emulator.clearFaults();
+      const recovered = await provider.read();
+      expect(recovered.outcome).toBe('applied');
+      expect(recovered.consecutiveFailures).toBe(0);
+      expect(catalog.mutations).toBe(2);
+      expect(catalog.entities.length).toBe(before.length);
+    },
+  );
+
+  it('refuses an empty directory, also after a restart, until an admin allows the removal once', async () => {
+    const first = await setup(emulator);
+    await first.provider.read();
+    expect(first.catalog.mutations).toBe(1);
 
     emulator.setFaults([{ route: '/v1.0/*', type: 'emptyDirectory' }]);
-    const refused = await provider.read();
+    const refused = await first.provider.read();
     expect(refused.outcome).toBe('refused');
-    expect(connection.applyMutation).toHaveBeenCalledTimes(1);
+    expect(refused.error).toMatch(/allow-removal/);
+    expect(first.catalog.mutations).toBe(1);
 
+    // A restarted backend reads its baseline from the database.
+    const restarted = await setup(emulator, { store: first.store });
+    expect((await restarted.provider.read()).outcome).toBe('refused');
+    expect(restarted.catalog.mutations).toBe(0);
+
+    await restarted.provider.allowNextRemoval('user:default/ada.admin');
+    const allowed = await restarted.provider.read();
+    expect(allowed.outcome).toBe('applied');
+    expect(allowed.removalAllowedBy).toBe('user:default/ada.admin');
+    expect(users(restarted.catalog.entities)).toEqual([]);
+
+    // The override was for one run: restoring and emptying again is refused.
     emulator.clearFaults();
-    expect((await provider.read()).outcome).toBe('applied');
+    expect((await restarted.provider.read()).outcome).toBe('applied');
+    emulator.setFaults([{ route: '/v1.0/*', type: 'emptyDirectory' }]);
+    expect((await restarted.provider.read()).outcome).toBe('refused');
+  });
+});
+
+describe('EntraOrgEntityProvider against a changing directory', () => {
+  let emulator: EntraEmulator;
+  beforeAll(async () => {
+    emulator = await startTestEmulator();
+  });
+  afterAll(() => emulator?.close());
+
+  it('shows a person added, one removed and a membership moved after the next run', async () => {
+    const { provider, catalog } = await setup(emulator);
+    await provider.read();
+    const { seed } = emulator;
+    const group = (name: string) =>
+      seed.groups.find(g => g.displayName === name)!;
+    const ben = seed.users.find(u => u.displayName === 'Ben Builder')!;
+    const rosa = seed.users.find(u => u.displayName === 'Rosa Ruiz')!;
+    const from = seed.groups.find(g => g.members.includes(ben.id))!;
+    const to = group('search');
+    expect(to.members).not.toContain(ben.id);
+
+    emulator.directory.addUser(
+      {
+        id: '0e6f3a52-9d1c-4c3b-8f2e-5a7b9c1d2e3f',
+        displayName: 'Nia New',
+        userPrincipalName: 'nia.new@contoso.example',
+        mail: 'nia.new@contoso.example',
+      },
+      [group('payments').id],
+    );
+    emulator.directory.removeUser(rosa.id);
+    emulator.directory.moveMember(ben.id, from.id, to.id);
+
+    const status = await provider.read();
+    expect(status.outcome).toBe('applied');
+    const byName = new Map(catalog.entities.map(e => [e.metadata.name, e]));
+    expect((byName.get('nia.new') as UserEntity).spec.memberOf).toContain(
+      'group:default/payments',
+    );
+    expect(byName.has('rosa.ruiz')).toBe(false);
+    const benEntity = byName.get('ben.builder') as UserEntity;
+    expect(benEntity.spec.memberOf).toContain('group:default/search');
+    expect(benEntity.spec.memberOf).not.toContain(
+      `group:default/${from.displayName.toLowerCase()}`,
+    );
+  });
+});
+
+describe('EntraOrgEntityProvider on a directory larger than one page', () => {
+  let emulator: EntraEmulator;
+  beforeAll(async () => {
+    emulator = await startTestEmulator({
+      seed: generateTenant({ users: 2100, groups: 120 }),
+    });
+  });
+  afterAll(() => emulator?.close());
+  afterEach(() => emulator.clearFaults());
+
+  it('pages through users with the fewest requests: 999-item pages, no transitive reads', async () => {
+    const { provider, catalog } = await setup(emulator);
+    const status = await provider.read();
+    expect(status.outcome).toBe('applied');
+    expect(users(catalog.entities)).toHaveLength(
+      emulator.seed.users.filter(
+        u => u.accountEnabled !== false && u.userType !== 'Guest',
+      ).length,
+    );
+    // 3 user pages + organization + 1 group page + one member page per group.
+    expect(status.graph.requests).toBe(3 + 1 + 1 + 120);
   });
 
-  it('changes nothing when a Graph read fails mid-way', async () => {
-    const { provider, connection } = setup();
-    await provider.connect(connection);
-    emulator.setFaults([{ route: '/v1.0/groups*', type: 'unavailable' }]);
-    await expect(provider.read()).rejects.toThrow();
-    expect(connection.applyMutation).not.toHaveBeenCalled();
-  });
+  it.each([2, 3])(
+    'keeps the catalog as it was when user page %i fails, and recovers',
+    async page => {
+      const { provider, catalog } = await setup(emulator);
+      await provider.read();
+      const before = catalog.entities;
+      emulator.setFaults([
+        { route: '/v1.0/users', type: 'failPage', page, status: 503 },
+      ]);
+      const failed = await provider.read();
+      expect(failed.outcome).toBe('failed');
+      expect(catalog.entities).toBe(before);
+      emulator.clearFaults();
+      expect((await provider.read()).outcome).toBe('applied');
+      expect(catalog.entities).toHaveLength(before.length);
+    },
+  );
 });

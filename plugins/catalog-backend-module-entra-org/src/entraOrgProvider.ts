@@ -1,5 +1,3 @@
-import { ClientSecretCredential } from '@azure/identity';
-import { ENTRA_CLOUDS, isMicrosoftLoginUrl } from '@internal/entra-cloud';
 import {
   LoggerService,
   SchedulerServiceTaskRunner,
@@ -10,7 +8,6 @@ import {
   Entity,
 } from '@backstage/catalog-model';
 import {
-  MicrosoftGraphClient,
   MicrosoftGraphProviderConfig,
   readMicrosoftGraphOrg,
 } from '@backstage/plugin-catalog-backend-module-msgraph';
@@ -18,59 +15,69 @@ import {
   EntityProvider,
   EntityProviderConnection,
 } from '@backstage/plugin-catalog-node';
+import { EntraEntityNaming, GuestPolicy, USER_SELECT } from './entityNames';
+import { ResilientGraphClient } from './graphClient';
 import {
-  entraUserTransformer,
-  resolveNameCollisions,
-  USER_SELECT,
-} from './userEntities';
+  IngestionRunStatus,
+  ProviderState,
+  ProviderStateStore,
+} from './ingestionState';
 
 /** Default share of users or groups a single run may remove. */
 export const DEFAULT_MAX_DELETION_SHARE = 0.2;
 
-/**
- * Builds the Graph client. For an authority MSAL does not know (the
- * emulator), instance discovery would call login.microsoftonline.com first,
- * which fails offline; it is switched off for those authorities only.
- */
-export function createGraphClient(
-  config: MicrosoftGraphProviderConfig,
-): MicrosoftGraphClient {
-  const authorityHost = (
-    config.authority ?? ENTRA_CLOUDS.public.loginHost
-  ).replace(/\/+$/, '');
-  const credential = new ClientSecretCredential(
-    config.tenantId,
-    config.clientId!,
-    config.clientSecret!,
-    {
-      authorityHost,
-      disableInstanceDiscovery: !isMicrosoftLoginUrl(authorityHost),
-    },
+/** Backoff after a failed or refused run: 1 min, 2, 4, … up to the schedule's frequency. */
+export function failureBackoffMs(
+  consecutiveFailures: number,
+  options: { initialMs: number; maxMs: number },
+): number {
+  return Math.min(
+    options.maxMs,
+    options.initialMs * 2 ** Math.max(0, consecutiveFailures - 1),
   );
-  return new MicrosoftGraphClient(config.target, credential);
 }
+
+export interface EntraOrgProviderOptions {
+  config: MicrosoftGraphProviderConfig;
+  client: ResilientGraphClient;
+  store: ProviderStateStore;
+  logger: LoggerService;
+  /** Runs {@link EntraOrgEntityProvider.read} on the configured schedule. */
+  taskRunner: SchedulerServiceTaskRunner;
+  /** The scheduler task id, for retries and manual runs. */
+  taskId: string;
+  /** Share of last run's users or groups a run may remove (default 0.2). */
+  maxDeletionShare?: number;
+  /** Whether B2B guests become catalog users (default exclude). */
+  guests?: GuestPolicy;
+  /** Backoff after failures; `maxMs` is normally the schedule's frequency. */
+  failureBackoff?: { initialMs: number; maxMs: number };
+  /**
+   * Asks for one more run after `delayMs` (the scheduler's trigger in the
+   * backend; a recorder in tests).
+   */
+  scheduleRetry?: (delayMs: number) => void;
+}
+
+type Counts = { users: number; groups: number };
 
 /**
  * Keeps the catalog's Users and Groups equal to the Entra organisation: each
  * run reads the whole org with the upstream msgraph reader and applies one
  * full mutation. A run that fails changes nothing; a run that would remove
- * more than `maxDeletionShare` of the users or groups ingested last time is
- * refused, because an empty or truncated answer from Graph looks exactly like
- * a mass deletion.
+ * more than `maxDeletionShare` of the users or groups the last applied run
+ * ingested is refused, because an empty or truncated answer from Graph looks
+ * exactly like a mass deletion. An admin can allow the next run past that
+ * guard once. Failed and refused runs are retried with backoff.
  */
 export class EntraOrgEntityProvider implements EntityProvider {
   private connection?: EntityProviderConnection;
-  private last?: { users: number; groups: number };
 
-  constructor(
-    private readonly options: {
-      config: MicrosoftGraphProviderConfig;
-      client: MicrosoftGraphClient;
-      logger: LoggerService;
-      taskRunner: SchedulerServiceTaskRunner;
-      maxDeletionShare?: number;
-    },
-  ) {}
+  constructor(private readonly options: EntraOrgProviderOptions) {}
+
+  get providerId(): string {
+    return this.options.config.id;
+  }
 
   getProviderName(): string {
     return `entra-org:${this.options.config.id}`;
@@ -79,56 +86,182 @@ export class EntraOrgEntityProvider implements EntityProvider {
   async connect(connection: EntityProviderConnection): Promise<void> {
     this.connection = connection;
     await this.options.taskRunner.run({
-      id: `${this.getProviderName()}:refresh`,
+      id: this.options.taskId,
       fn: async () => {
         await this.read();
       },
     });
   }
 
-  /** One ingestion run; resolves with what it did (for logs and tests). */
-  async read(): Promise<{
-    outcome: 'applied' | 'refused';
-    users: number;
-    groups: number;
-  }> {
-    if (!this.connection) throw new Error('Not initialized');
-    const { config, client, logger } = this.options;
-    const started = Date.now();
-    const org = await readMicrosoftGraphOrg(client, config.tenantId, {
-      userFilter: config.userFilter,
-      userExpand: config.userExpand,
-      userSelect: config.userSelect ?? USER_SELECT,
-      userTransformer: entraUserTransformer,
-      loadUserPhotos: config.loadUserPhotos ?? false,
-      groupFilter: config.groupFilter,
-      groupSearch: config.groupSearch,
-      groupExpand: config.groupExpand,
-      groupSelect: config.groupSelect,
-      queryMode: config.queryMode,
-      logger,
-    });
-    const users = resolveNameCollisions(org.users);
-    const groups = org.groups;
-    const counts = { users: users.length, groups: groups.length };
-    const maxShare =
-      this.options.maxDeletionShare ?? DEFAULT_MAX_DELETION_SHARE;
-    if (this.last) {
-      for (const kind of ['users', 'groups'] as const) {
-        const removed = this.last[kind] - counts[kind];
-        if (this.last[kind] > 0 && removed / this.last[kind] > maxShare) {
-          logger.error(
-            `Entra org ingestion refused: Graph returned ${counts[kind]} ${kind}, ${removed} fewer than the ` +
-              `${this.last[kind]} ingested last time (more than ${
-                maxShare * 100
-              }%). The catalog is unchanged. ` +
-              'If the removal is intended, restart the backend to ingest the new organisation.',
-          );
-          return { outcome: 'refused', ...counts };
-        }
-      }
+  /** One ingestion run; never throws, resolves with what it did. */
+  async read(): Promise<IngestionRunStatus> {
+    if (!this.connection) throw new Error('Not connected to the catalog');
+    const { client, store, logger } = this.options;
+    const startedAt = new Date();
+    const state = await store.get(this.providerId);
+    let readMs: number | undefined;
+    const finish = async (
+      run: Omit<
+        IngestionRunStatus,
+        | 'providerId'
+        | 'startedAt'
+        | 'finishedAt'
+        | 'durationMs'
+        | 'readMs'
+        | 'graph'
+        | 'consecutiveFailures'
+      >,
+      change: Partial<ProviderState> = {},
+    ): Promise<IngestionRunStatus> => {
+      const finishedAt = new Date();
+      const failed = run.outcome !== 'applied';
+      const consecutiveFailures = failed
+        ? (state.lastRun?.consecutiveFailures ?? 0) + 1
+        : 0;
+      const retryInMs = failed
+        ? failureBackoffMs(consecutiveFailures, this.backoff())
+        : undefined;
+      const status: IngestionRunStatus = {
+        providerId: this.providerId,
+        startedAt: startedAt.toISOString(),
+        finishedAt: finishedAt.toISOString(),
+        durationMs: finishedAt.getTime() - startedAt.getTime(),
+        readMs,
+        graph: client.currentStats(),
+        consecutiveFailures,
+        ...run,
+        ...(retryInMs !== undefined && {
+          nextAttemptAt: new Date(
+            finishedAt.getTime() + retryInMs,
+          ).toISOString(),
+        }),
+      };
+      await store.update(this.providerId, { ...change, lastRun: status });
+      if (retryInMs !== undefined) this.options.scheduleRetry?.(retryInMs);
+      return status;
+    };
+
+    const signal = client.beginRun();
+    let read: { users: Entity[]; groups: Entity[] };
+    try {
+      read = await this.readOrg(signal);
+    } catch (error) {
+      readMs = Date.now() - startedAt.getTime();
+      const message = `Reading the organisation from Microsoft Graph failed: ${
+        (error as Error).message
+      }`;
+      logger.error(`Entra org ingestion failed; the catalog is unchanged. ${message}`);
+      return finish({
+        outcome: 'failed',
+        ingested: state.baseline,
+        error: message,
+      });
     }
-    const locationKey = `msgraph-org-provider:${config.id}`;
+    readMs = Date.now() - startedAt.getTime();
+    const counts: Counts = {
+      users: read.users.length,
+      groups: read.groups.length,
+    };
+
+    const removal = this.excessiveRemoval(state.baseline, counts);
+    if (removal && !state.override) {
+      const error =
+        `Graph returned ${counts[removal.kind]} ${removal.kind}, ${
+          removal.removed
+        } fewer than the ${state.baseline![removal.kind]} ingested last time ` +
+        `(more than ${this.maxShare() * 100}% would be removed). The catalog is unchanged. ` +
+        'If the removal is intended, an admin can allow it once (Entra org status card, or ' +
+        `POST /api/catalog/entra-org/providers/${this.providerId}/allow-removal).`;
+      logger.error(`Entra org ingestion refused: ${error}`);
+      return finish({
+        outcome: 'refused',
+        read: counts,
+        ingested: state.baseline,
+        error,
+      });
+    }
+
+    try {
+      await this.apply(read);
+    } catch (error) {
+      const message = `Applying the organisation to the catalog failed: ${
+        (error as Error).message
+      }`;
+      logger.error(`Entra org ingestion failed. ${message}`);
+      return finish({
+        outcome: 'failed',
+        read: counts,
+        ingested: state.baseline,
+        error: message,
+      });
+    }
+    const status = await finish(
+      {
+        outcome: 'applied',
+        read: counts,
+        ingested: counts,
+        ...(removal && { removalAllowedBy: state.override!.requestedBy }),
+      },
+      // A pending override is for the next run only, used or not.
+      { baseline: counts, override: undefined },
+    );
+    const { graph } = status;
+    logger.info(
+      `Entra org ingestion applied ${counts.users} users and ${counts.groups} groups ` +
+        `in ${status.durationMs} ms (Graph read ${readMs} ms): ${graph.requests} Graph requests, ${graph.retries} retries, ` +
+        `${graph.throttled} throttled${
+          removal
+            ? `; removal of ${removal.removed} ${removal.kind} allowed by ${
+                state.override!.requestedBy
+              }`
+            : ''
+        }`,
+    );
+    return status;
+  }
+
+  /** Lets the next run past the deletion guard once. */
+  async allowNextRemoval(requestedBy: string): Promise<void> {
+    await this.options.store.update(this.providerId, {
+      override: { requestedBy, requestedAt: new Date().toISOString() },
+    });
+  }
+
+  private async readOrg(
+    signal: AbortSignal,
+  ): Promise<{ users: Entity[]; groups: Entity[] }> {
+    const { config, client, logger } = this.options;
+    const naming = new EntraEntityNaming({
+      guests: this.options.guests ?? 'exclude',
+    });
+    try {
+      const org = await readMicrosoftGraphOrg(client, config.tenantId, {
+        userFilter: config.userFilter,
+        userExpand: config.userExpand,
+        userSelect: config.userSelect ?? USER_SELECT,
+        userTransformer: naming.userTransformer,
+        loadUserPhotos: config.loadUserPhotos ?? false,
+        groupFilter: config.groupFilter,
+        groupSearch: config.groupSearch,
+        groupExpand: config.groupExpand,
+        groupSelect: config.groupSelect,
+        groupTransformer: naming.groupTransformer,
+        queryMode: config.queryMode,
+        logger,
+        signal,
+      });
+      // Rethrows a member read that failed while the reader went on.
+      client.endRun();
+      return naming.assignNames(org.users, org.groups);
+    } catch (error) {
+      // An abort is only the echo of the failure that caused it.
+      client.endRun();
+      throw error;
+    }
+  }
+
+  private async apply(read: { users: Entity[]; groups: Entity[] }) {
+    const locationKey = `msgraph-org-provider:${this.providerId}`;
     const withLocation = (entity: Entity): Entity => ({
       ...entity,
       metadata: {
@@ -140,19 +273,34 @@ export class EntraOrgEntityProvider implements EntityProvider {
         },
       },
     });
-    await this.connection.applyMutation({
+    await this.connection!.applyMutation({
       type: 'full',
-      entities: [...users, ...groups].map(entity => ({
+      entities: [...read.users, ...read.groups].map(entity => ({
         locationKey,
         entity: withLocation(entity),
       })),
     });
-    this.last = counts;
-    logger.info(
-      `Entra org ingestion applied ${counts.users} users and ${
-        counts.groups
-      } groups in ${Date.now() - started} ms`,
-    );
-    return { outcome: 'applied', ...counts };
+  }
+
+  private excessiveRemoval(
+    baseline: Counts | undefined,
+    counts: Counts,
+  ): { kind: keyof Counts; removed: number } | undefined {
+    if (!baseline) return undefined;
+    for (const kind of ['users', 'groups'] as const) {
+      const removed = baseline[kind] - counts[kind];
+      if (baseline[kind] > 0 && removed / baseline[kind] > this.maxShare()) {
+        return { kind, removed };
+      }
+    }
+    return undefined;
+  }
+
+  private maxShare() {
+    return this.options.maxDeletionShare ?? DEFAULT_MAX_DELETION_SHARE;
+  }
+
+  private backoff() {
+    return this.options.failureBackoff ?? { initialMs: 60_000, maxMs: 1_800_000 };
   }
 }

@@ -6,6 +6,13 @@
 export { catalogModuleEntraOrg as default } from './module';
 export {
   EntraOrgEntityProvider,
-  createGraphClient,
   DEFAULT_MAX_DELETION_SHARE,
 } from './entraOrgProvider';
+export { createGraphClient, ResilientGraphClient } from './graphClient';
+export type { RetryPolicy, GraphRunStats } from './graphClient';
+export type { IngestionRunStatus } from './ingestionState';
+export {
+  entraOrgStatusReadPermission,
+  entraOrgRemovalAllowPermission,
+  entraOrgPermissions,
+} from './permissions';

@@ -1,14 +1,57 @@
 import {
   coreServices,
   createBackendModule,
+  SchedulerServiceTaskScheduleDefinition,
 } from '@backstage/backend-plugin-api';
+import { Config } from '@backstage/config';
 import { readProviderConfigs } from '@backstage/plugin-catalog-backend-module-msgraph';
 import { catalogProcessingExtensionPoint } from '@backstage/plugin-catalog-node';
-import { createGraphClient, EntraOrgEntityProvider } from './entraOrgProvider';
+import { durationToMilliseconds } from '@backstage/types';
+import { GuestPolicy } from './entityNames';
+import {
+  DEFAULT_MAX_DELETION_SHARE,
+  EntraOrgEntityProvider,
+} from './entraOrgProvider';
+import { createGraphClient } from './graphClient';
+import { DatabaseProviderStateStore } from './ingestionState';
+import { entraOrgPermissions } from './permissions';
+import { createEntraOrgRouter } from './router';
+
+const CONFIG_ROOT = 'catalog.providers.microsoftGraphOrg';
+
+/** The settings this module adds to the upstream provider keys. */
+export function readEntraOrgExtras(
+  providerConfig: Config,
+  id: string,
+): { maxDeletionShare: number; guests: GuestPolicy } {
+  const shareKey = 'deletionGuard.maxDeletionShare';
+  const maxDeletionShare =
+    providerConfig.getOptionalNumber(shareKey) ?? DEFAULT_MAX_DELETION_SHARE;
+  if (!(maxDeletionShare >= 0 && maxDeletionShare <= 1)) {
+    throw new Error(
+      `${CONFIG_ROOT}.${id}.${shareKey} must be a share between 0 and 1 (e.g. 0.2 for 20%), got ${maxDeletionShare}`,
+    );
+  }
+  const guests = providerConfig.getOptionalString('guests') ?? 'exclude';
+  if (guests !== 'include' && guests !== 'exclude') {
+    throw new Error(
+      `${CONFIG_ROOT}.${id}.guests must be 'include' or 'exclude', got '${guests}'`,
+    );
+  }
+  return { maxDeletionShare, guests };
+}
+
+/** The longest backoff after failures: the schedule's own frequency. */
+function frequencyMs(schedule: SchedulerServiceTaskScheduleDefinition) {
+  const f = schedule.frequency as object;
+  if ('cron' in f || 'trigger' in f) return 30 * 60_000;
+  return durationToMilliseconds(schedule.frequency as any);
+}
 
 /**
  * Entra org ingestion, configured under the upstream
- * `catalog.providers.microsoftGraphOrg.<id>` keys.
+ * `catalog.providers.microsoftGraphOrg.<id>` keys, with admin routes for the
+ * last run's status and for allowing an intended mass removal.
  *
  * @public
  */
@@ -22,25 +65,76 @@ export const catalogModuleEntraOrg = createBackendModule({
         config: coreServices.rootConfig,
         logger: coreServices.logger,
         scheduler: coreServices.scheduler,
+        database: coreServices.database,
+        httpRouter: coreServices.httpRouter,
+        httpAuth: coreServices.httpAuth,
+        permissions: coreServices.permissions,
+        permissionsRegistry: coreServices.permissionsRegistry,
+        auditor: coreServices.auditor,
+        lifecycle: coreServices.lifecycle,
       },
-      async init({ catalog, config, logger, scheduler }) {
-        for (const providerConfig of readProviderConfigs(config)) {
-          if (!providerConfig.schedule) {
+      async init(deps) {
+        const { catalog, config, logger, scheduler } = deps;
+        const providerConfigs = readProviderConfigs(config);
+        if (providerConfigs.length === 0) return;
+        const store = await DatabaseProviderStateStore.create(
+          await deps.database.getClient(),
+        );
+        const timers = new Set<NodeJS.Timeout>();
+        deps.lifecycle.addShutdownHook(() => timers.forEach(clearTimeout));
+
+        const providers = providerConfigs.map(providerConfig => {
+          const { id, schedule } = providerConfig;
+          if (!schedule) {
             throw new Error(
-              `catalog.providers.microsoftGraphOrg.${providerConfig.id}.schedule is missing: set e.g. { frequency: { minutes: 30 }, timeout: { minutes: 10 } }`,
+              `${CONFIG_ROOT}.${id}.schedule is missing: set e.g. { frequency: { minutes: 30 }, timeout: { minutes: 10 } }`,
             );
           }
-          catalog.addEntityProvider(
-            new EntraOrgEntityProvider({
-              config: providerConfig,
-              client: createGraphClient(providerConfig),
-              logger: logger.child({ provider: providerConfig.id }),
-              taskRunner: scheduler.createScheduledTaskRunner(
-                providerConfig.schedule,
-              ),
-            }),
+          const extras = readEntraOrgExtras(
+            config.getConfig(`${CONFIG_ROOT}.${id}`),
+            id,
           );
-        }
+          const taskId = `entra-org:${id}:refresh`;
+          const providerLogger = logger.child({ provider: id });
+          const provider = new EntraOrgEntityProvider({
+            config: providerConfig,
+            client: createGraphClient(providerConfig),
+            store,
+            logger: providerLogger,
+            taskRunner: scheduler.createScheduledTaskRunner(schedule),
+            taskId,
+            ...extras,
+            failureBackoff: { initialMs: 60_000, maxMs: frequencyMs(schedule) },
+            scheduleRetry: delayMs => {
+              const timer = setTimeout(() => {
+                timers.delete(timer);
+                scheduler.triggerTask(taskId).catch(error =>
+                  // Already running (another replica or the schedule): fine.
+                  providerLogger.debug(`Retry not started: ${error}`),
+                );
+              }, delayMs);
+              timer.unref();
+              timers.add(timer);
+            },
+          });
+          catalog.addEntityProvider(provider);
+          return { provider, taskId };
+        });
+
+        deps.permissionsRegistry.addPermissions(entraOrgPermissions);
+        deps.httpRouter.use(
+          createEntraOrgRouter({
+            providers: providers.map(p => p.provider),
+            store,
+            httpAuth: deps.httpAuth,
+            permissions: deps.permissions,
+            auditor: deps.auditor,
+            triggerRun: provider =>
+              scheduler.triggerTask(
+                providers.find(p => p.provider === provider)!.taskId,
+              ),
+          }),
+        );
       },
     });
   },

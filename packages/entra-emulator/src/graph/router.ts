@@ -26,13 +26,15 @@ const READ_GROUPS = [
   'Directory.Read.All',
 ];
 
-/** Graph representations of the directory, built once per emulator. */
+/** Graph representations of the directory, rebuilt when the directory changes. */
 class GraphView {
   readonly users: GraphObject[];
   readonly groups: GraphObject[];
   readonly byId = new Map<string, GraphObject>();
+  readonly version: number;
 
   constructor(ctx: EmulatorContext) {
+    this.version = ctx.directory.version;
     this.users = ctx.directory.users.map(userResource);
     this.groups = ctx.directory.groups.map(groupResource);
     for (const o of [...this.users, ...this.groups]) this.byId.set(o.id, o);
@@ -50,7 +52,7 @@ export function createGraphRouter(ctx: EmulatorContext): Router {
   router.use(express.json());
   router.all('*', (req: Request, res: Response) => {
     try {
-      view ??= new GraphView(ctx);
+      if (view?.version !== ctx.directory.version) view = new GraphView(ctx);
       const claims = authenticate(ctx, req);
       const segments = req.path
         .split('/')

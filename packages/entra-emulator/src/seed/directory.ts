@@ -13,15 +13,63 @@ export class Directory {
   private readonly directMemberOf = new Map<string, string[]>();
   private readonly transitiveCache = new Map<string, string[]>();
   private readonly appsByClientId = new Map<string, SeedApp>();
+  /** Increases with every change, so views built from the directory know when to rebuild. */
+  version = 0;
 
   constructor(readonly seed: EmulatorSeed) {
     this.users = seed.users;
     this.groups = seed.groups;
-    for (const u of seed.users) {
+    this.reindex();
+    for (const a of seed.apps) this.appsByClientId.set(a.clientId, a);
+  }
+
+  /** Adds a person, optionally as a direct member of `groupIds`. */
+  addUser(user: SeedUser, groupIds: string[] = []): void {
+    if (this.usersById.has(user.id)) {
+      throw new Error(`A user with id ${user.id} already exists`);
+    }
+    this.users.push(user);
+    for (const id of groupIds) this.requireGroup(id).members.push(user.id);
+    this.reindex();
+  }
+
+  /** Deletes a person and their memberships, as deleting a user in Entra does. */
+  removeUser(id: string): void {
+    const index = this.users.findIndex(u => u.id === id);
+    if (index < 0) throw new Error(`No user with id ${id}`);
+    this.users.splice(index, 1);
+    for (const g of this.groups) g.members = g.members.filter(m => m !== id);
+    this.reindex();
+  }
+
+  /** Moves a direct member (user or group) from one group to another. */
+  moveMember(memberId: string, fromGroupId: string, toGroupId: string): void {
+    const from = this.requireGroup(fromGroupId);
+    if (!from.members.includes(memberId)) {
+      throw new Error(`${memberId} is not a member of group ${fromGroupId}`);
+    }
+    from.members = from.members.filter(m => m !== memberId);
+    this.requireGroup(toGroupId).members.push(memberId);
+    this.reindex();
+  }
+
+  private requireGroup(id: string): SeedGroup {
+    const group = this.groupsById.get(id);
+    if (!group) throw new Error(`No group with id ${id}`);
+    return group;
+  }
+
+  private reindex(): void {
+    this.usersById.clear();
+    this.usersByUpn.clear();
+    this.groupsById.clear();
+    this.directMemberOf.clear();
+    this.transitiveCache.clear();
+    for (const u of this.users) {
       this.usersById.set(u.id, u);
       this.usersByUpn.set(u.userPrincipalName.toLowerCase(), u);
     }
-    for (const g of seed.groups) {
+    for (const g of this.groups) {
       this.groupsById.set(g.id, g);
       for (const m of g.members) {
         const list = this.directMemberOf.get(m) ?? [];
@@ -29,7 +77,7 @@ export class Directory {
         this.directMemberOf.set(m, list);
       }
     }
-    for (const a of seed.apps) this.appsByClientId.set(a.clientId, a);
+    this.version++;
   }
 
   get tenantId(): string {

@@ -1,0 +1,109 @@
+import { Knex } from 'knex';
+import { GraphRunStats } from './graphClient';
+
+/** How an ingestion run ended. */
+export type RunOutcome = 'applied' | 'refused' | 'failed';
+
+/** The last run of one provider, as admins see it. */
+export interface IngestionRunStatus {
+  providerId: string;
+  startedAt: string;
+  finishedAt: string;
+  durationMs: number;
+  /** Time spent reading Graph (the rest is the guard and the catalog write). */
+  readMs?: number;
+  outcome: RunOutcome;
+  /** What Graph returned this run (absent when the read failed). */
+  read?: { users: number; groups: number };
+  /** What the catalog holds from this provider after the run. */
+  ingested?: { users: number; groups: number };
+  graph: GraphRunStats;
+  /** Why the run failed or was refused; says what to do. */
+  error?: string;
+  /** Set when this run was allowed past the deletion guard. */
+  removalAllowedBy?: string;
+  consecutiveFailures: number;
+  /** When the backoff retry after a failed or refused run is due. */
+  nextAttemptAt?: string;
+}
+
+/** A one-shot permission to apply a run the deletion guard would refuse. */
+export interface RemovalOverride {
+  requestedBy: string;
+  requestedAt: string;
+}
+
+export interface ProviderState {
+  /** Counts applied by the last successful run: the deletion guard's baseline. */
+  baseline?: { users: number; groups: number };
+  lastRun?: IngestionRunStatus;
+  override?: RemovalOverride;
+}
+
+/**
+ * Where the provider keeps its baseline, its last run and a pending
+ * override. It lives in the catalog's database rather than in memory so that
+ * the deletion guard still holds after a restart (an empty directory right
+ * after a deploy is exactly the case it exists for), and so that every
+ * replica reports the run the scheduler gave to whichever replica.
+ */
+export interface ProviderStateStore {
+  get(providerId: string): Promise<ProviderState>;
+  update(providerId: string, change: Partial<ProviderState>): Promise<void>;
+  list(): Promise<Array<ProviderState & { providerId: string }>>;
+}
+
+const TABLE = 'entra_org_provider_state';
+
+export class DatabaseProviderStateStore implements ProviderStateStore {
+  static async create(knex: Knex): Promise<DatabaseProviderStateStore> {
+    if (!(await knex.schema.hasTable(TABLE))) {
+      try {
+        await knex.schema.createTable(TABLE, table => {
+          table.string('provider_id').primary();
+          table.text('state').notNullable();
+        });
+      } catch (error) {
+        // Another replica created it first.
+        if (!(await knex.schema.hasTable(TABLE))) throw error;
+      }
+    }
+    return new DatabaseProviderStateStore(knex);
+  }
+
+  private constructor(private readonly knex: Knex) {}
+
+  async get(providerId: string): Promise<ProviderState> {
+    const row = await this.knex(TABLE)
+      .where({ provider_id: providerId })
+      .first();
+    return row ? JSON.parse(row.state) : {};
+  }
+
+  async update(
+    providerId: string,
+    change: Partial<ProviderState>,
+  ): Promise<void> {
+    await this.knex.transaction(async tx => {
+      const row = await tx(TABLE).where({ provider_id: providerId }).first();
+      const state = { ...(row ? JSON.parse(row.state) : {}), ...change };
+      // `undefined` clears a field (e.g. a consumed override).
+      const json = JSON.stringify(state);
+      if (row) {
+        await tx(TABLE)
+          .where({ provider_id: providerId })
+          .update({ state: json });
+      } else {
+        await tx(TABLE).insert({ provider_id: providerId, state: json });
+      }
+    });
+  }
+
+  async list(): Promise<Array<ProviderState & { providerId: string }>> {
+    const rows = await this.knex(TABLE).orderBy('provider_id');
+    return rows.map(row => ({
+      providerId: row.provider_id,
+      ...JSON.parse(row.state),
+    }));
+  }
+}
