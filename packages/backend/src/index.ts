@@ -41,10 +41,12 @@ backend.add(import('@backstage/plugin-catalog-backend-module-logs'));
 // Users and groups from Microsoft Graph (catalog.providers.microsoftGraphOrg).
 backend.add(import('@internal/plugin-catalog-backend-module-entra-org'));
 
-// Permissions
+// Permissions: read for everyone signed in; changes for owners (nested Entra
+// groups included) and admins; scaffolder gated by tags, templates and
+// environments (permission.ownershipPolicy, docs/permissions.md).
 backend.add(import('@backstage/plugin-permission-backend'));
 backend.add(
-  import('@backstage/plugin-permission-backend-module-allow-all-policy'),
+  import('@internal/plugin-permission-backend-module-ownership-policy'),
 );
 
 // Search: the PostgreSQL engine registers itself only on a pg database; on

@@ -1,0 +1,246 @@
+/*
+ * A backend as the portal runs it, for the integration tests: real auth
+ * (Entra sign-in against the emulator, Backstage user and plugin tokens),
+ * real catalog, scaffolder and permission plugins, and the ownership policy.
+ * Only infrastructure is local: SQLite in memory, a fixed catalog provider
+ * instead of Graph ingestion, and a recording stand-in for `entra:deploy`.
+ */
+import { authServiceFactory } from '@backstage/backend-defaults/auth';
+import { httpAuthServiceFactory } from '@backstage/backend-defaults/httpAuth';
+import { permissionsServiceFactory } from '@backstage/backend-defaults/permissions';
+import { userInfoServiceFactory } from '@backstage/backend-defaults/userInfo';
+import { createBackendModule } from '@backstage/backend-plugin-api';
+import { mockServices, startTestBackend } from '@backstage/backend-test-utils';
+import { Entity } from '@backstage/catalog-model';
+import authPlugin from '@backstage/plugin-auth-backend';
+import catalogPlugin from '@backstage/plugin-catalog-backend';
+import scaffolderEntityModel from '@backstage/plugin-catalog-backend-module-scaffolder-entity-model';
+import { catalogProcessingExtensionPoint } from '@backstage/plugin-catalog-node';
+import permissionPlugin from '@backstage/plugin-permission-backend';
+import scaffolderPlugin from '@backstage/plugin-scaffolder-backend';
+import {
+  createTemplateAction,
+  scaffolderActionsExtensionPoint,
+} from '@backstage/plugin-scaffolder-node';
+import type { EntraEmulator } from '@internal/entra-emulator';
+import { signInThroughBrowser } from '@internal/entra-emulator/testUtils';
+import entraAuthModule from '@internal/plugin-auth-backend-module-entra-provider';
+import { permissionModuleOwnershipPolicy } from '../module';
+
+/** The callback URL registered for the portal app in the emulator's seed. */
+const CALLBACK_URL = 'http://localhost:7007/api/auth/microsoft/handler/frame';
+
+/** A deploy the stand-in `entra:deploy` action performed. */
+export interface RecordedDeploy {
+  user?: string;
+  component: string;
+  environment: string;
+}
+
+/** Puts a fixed set of entities in the catalog, as org ingestion would. */
+function fixedEntityProvider(entities: Entity[]) {
+  return createBackendModule({
+    pluginId: 'catalog',
+    moduleId: 'policy-test-entities',
+    register(reg) {
+      reg.registerInit({
+        deps: { processing: catalogProcessingExtensionPoint },
+        async init({ processing }) {
+          processing.addEntityProvider({
+            getProviderName: () => 'policy-test-entities',
+            async connect(connection) {
+              await connection.applyMutation({
+                type: 'full',
+                entities: entities.map(entity => ({
+                  locationKey: 'policy-test',
+                  entity: {
+                    ...entity,
+                    metadata: {
+                      ...entity.metadata,
+                      annotations: {
+                        'backstage.io/managed-by-location': 'url:policy-test',
+                        'backstage.io/managed-by-origin-location':
+                          'url:policy-test',
+                        ...entity.metadata.annotations,
+                      },
+                    },
+                  },
+                })),
+              });
+            },
+          });
+        },
+      });
+    },
+  });
+}
+
+/** Records deploys instead of calling a deploy target. */
+function deployActionStandIn(deploys: RecordedDeploy[]) {
+  return createBackendModule({
+    pluginId: 'scaffolder',
+    moduleId: 'policy-test-deploy',
+    register(reg) {
+      reg.registerInit({
+        deps: { actions: scaffolderActionsExtensionPoint },
+        async init({ actions }) {
+          actions.addActions(
+            createTemplateAction({
+              id: 'entra:deploy',
+              schema: {
+                input: {
+                  component: z => z.string(),
+                  environment: z => z.string(),
+                },
+              },
+              async handler(ctx) {
+                deploys.push({ user: ctx.user?.ref, ...ctx.input });
+              },
+            }),
+          );
+        },
+      });
+    },
+  });
+}
+
+/** Starts the backend; `staticToken` is a read-only external service's token. */
+export async function startPortalBackend(options: {
+  emulator: EntraEmulator;
+  entities: Entity[];
+  ownershipPolicy: object;
+  staticToken: string;
+}) {
+  const { emulator, entities, ownershipPolicy, staticToken } = options;
+  const { portal } = emulator.apps;
+  const deploys: RecordedDeploy[] = [];
+  const backend = await startTestBackend({
+    features: [
+      authServiceFactory,
+      httpAuthServiceFactory,
+      userInfoServiceFactory,
+      permissionsServiceFactory,
+      mockServices.rootConfig.factory({
+        data: {
+          app: { baseUrl: 'http://localhost:3000' },
+          backend: {
+            database: { client: 'better-sqlite3', connection: ':memory:' },
+            auth: {
+              externalAccess: [
+                {
+                  type: 'static',
+                  options: { token: staticToken, subject: 'read-only-robot' },
+                  // What docs/permissions.md recommends for automation.
+                  accessRestrictions: [
+                    {
+                      plugin: 'catalog',
+                      permissionAttribute: { action: 'read' },
+                    },
+                    {
+                      plugin: 'scaffolder',
+                      permissionAttribute: { action: 'read' },
+                    },
+                  ],
+                },
+              ],
+            },
+          },
+          auth: {
+            environment: 'development',
+            providers: {
+              microsoft: {
+                development: {
+                  clientId: portal.clientId,
+                  clientSecret: portal.clientSecret,
+                  tenantId: emulator.tenantId,
+                  authority: emulator.authority,
+                  callbackUrl: CALLBACK_URL,
+                  loadPhoto: false,
+                },
+              },
+            },
+          },
+          catalog: {
+            rules: [
+              {
+                allow: [
+                  'Component',
+                  'System',
+                  'API',
+                  'Resource',
+                  'Location',
+                  'Template',
+                  'User',
+                  'Group',
+                ],
+              },
+            ],
+          },
+          permission: { enabled: true, ownershipPolicy },
+        },
+      }),
+      authPlugin,
+      entraAuthModule,
+      catalogPlugin,
+      scaffolderEntityModel,
+      fixedEntityProvider(entities),
+      permissionPlugin,
+      permissionModuleOwnershipPolicy,
+      scaffolderPlugin,
+      deployActionStandIn(deploys),
+    ],
+  });
+  const port = (backend.server.address() as { port: number }).port;
+  return { backend, baseUrl: `http://localhost:${port}`, deploys };
+}
+
+/** The JSON the sign-in popup posts back to the app. */
+function readPopupResponse(html: string): any {
+  const encoded = /decodeURIComponent\('([^']*)'\)/.exec(html)?.[1];
+  if (!encoded) throw new Error(`No auth response in popup page:\n${html}`);
+  return JSON.parse(decodeURIComponent(encoded));
+}
+
+/** The Cookie header a browser would send back (the last value set wins). */
+function cookieHeader(res: Response): string {
+  const jar = new Map<string, string>();
+  for (const c of res.headers.getSetCookie()) {
+    const [pair] = c.split(';');
+    const i = pair.indexOf('=');
+    const [name, value] = [pair.slice(0, i), pair.slice(i + 1)];
+    if (value) jar.set(name, value);
+    else jar.delete(name);
+  }
+  return [...jar].map(([n, v]) => `${n}=${v}`).join('; ');
+}
+
+/**
+ * Signs a seeded person in as the browser does and returns their Backstage
+ * token and the ownership refs sign-in gave them.
+ */
+export async function signIn(baseUrl: string, upn: string) {
+  const start = await fetch(
+    `${baseUrl}/api/auth/microsoft/start?env=development`,
+    { redirect: 'manual' },
+  );
+  if (start.status !== 302) {
+    throw new Error(
+      `Sign-in start answered ${start.status}: ${await start.text()}`,
+    );
+  }
+  const login = await signInThroughBrowser(start.headers.get('location')!, upn);
+  const callback = new URL(login.headers.get('location')!);
+  const frame = await fetch(
+    `${baseUrl}/api/auth/microsoft/handler/frame${callback.search}`,
+    { headers: { cookie: cookieHeader(start) }, redirect: 'manual' },
+  );
+  const { response, error } = readPopupResponse(await frame.text());
+  if (!response) {
+    throw new Error(`Sign-in of ${upn} failed: ${JSON.stringify(error)}`);
+  }
+  return {
+    token: response.backstageIdentity.token as string,
+    ownershipEntityRefs: response.backstageIdentity.identity
+      .ownershipEntityRefs as string[],
+  };
+}

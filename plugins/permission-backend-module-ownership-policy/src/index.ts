@@ -1,0 +1,10 @@
+/**
+ * The portal's permission policy: ownership-based, with nested Entra groups.
+ *
+ * @packageDocumentation
+ */
+export { permissionModuleOwnershipPolicy as default } from './module';
+export { OwnershipPolicy } from './policy';
+export type { OwnedEntityLookup } from './policy';
+export { readOwnershipPolicyConfig, CONFIG_KEY } from './config';
+export type { OwnershipPolicyConfig, DeployEnvironment } from './config';

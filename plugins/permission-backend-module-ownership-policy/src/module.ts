@@ -1,0 +1,58 @@
+import {
+  coreServices,
+  createBackendModule,
+} from '@backstage/backend-plugin-api';
+import { catalogServiceRef } from '@backstage/plugin-catalog-node';
+import { policyExtensionPoint } from '@backstage/plugin-permission-node/alpha';
+import { CONFIG_KEY, readOwnershipPolicyConfig } from './config';
+import { CatalogOwnedEntities } from './ownedEntities';
+import { OwnershipPolicy } from './policy';
+
+/**
+ * The portal's permission policy, configured under
+ * `permission.ownershipPolicy` (docs/permissions.md). A wrong value stops
+ * the backend at startup with the key named.
+ *
+ * @public
+ */
+export const permissionModuleOwnershipPolicy = createBackendModule({
+  pluginId: 'permission',
+  moduleId: 'ownership-policy',
+  register(reg) {
+    reg.registerInit({
+      deps: {
+        policy: policyExtensionPoint,
+        config: coreServices.rootConfig,
+        logger: coreServices.logger,
+        userInfo: coreServices.userInfo,
+        auth: coreServices.auth,
+        catalog: catalogServiceRef,
+      },
+      async init({ policy, config, logger, userInfo, auth, catalog }) {
+        const policyConfig = readOwnershipPolicyConfig(config);
+        policy.setPolicy(
+          new OwnershipPolicy({
+            config: policyConfig,
+            userInfo,
+            ownedEntities: new CatalogOwnedEntities(catalog, auth),
+            logger,
+          }),
+        );
+        const { catalog: c, scaffolder: s } = policyConfig;
+        logger.info(
+          `Ownership policy (${CONFIG_KEY}): admins ${policyConfig.admins.join(
+            ', ',
+          )}; read restricted to owners for ${
+            c.restrictReadToOwners.join(', ') || 'no kind'
+          }; registration by ${
+            c.registerGroups?.join(', ') ?? 'everyone signed in'
+          }; ${s.tags.length} tag(s), ${
+            s.templates.length
+          } restricted template(s), ${
+            s.deploy?.environments.length ?? 0
+          } deploy environment(s)`,
+        );
+      },
+    });
+  },
+});

@@ -1,0 +1,456 @@
+import { mockCredentials, mockServices } from '@backstage/backend-test-utils';
+import { ConfigReader } from '@backstage/config';
+import {
+  catalogEntityCreatePermission,
+  catalogEntityDeletePermission,
+  catalogEntityReadPermission,
+  catalogEntityRefreshPermission,
+  catalogEntityValidatePermission,
+  catalogLocationAnalyzePermission,
+  catalogLocationCreatePermission,
+  catalogLocationDeletePermission,
+  catalogLocationReadPermission,
+} from '@backstage/plugin-catalog-common/alpha';
+import {
+  AuthorizeResult,
+  createPermission,
+} from '@backstage/plugin-permission-common';
+import {
+  actionExecutePermission,
+  taskCancelPermission,
+  taskCreatePermission,
+  taskReadPermission,
+  templateDryRunPermission,
+  templateManagementPermission,
+  templateParameterReadPermission,
+  templateStepReadPermission,
+} from '@backstage/plugin-scaffolder-common/alpha';
+import { readOwnershipPolicyConfig } from './config';
+import { OwnershipPolicy } from './policy';
+
+const people: Record<string, string[]> = {
+  'user:default/ada.admin': [
+    'group:default/platform-admins',
+    'group:default/production-deployers',
+  ],
+  'user:default/carla.chen': [
+    'group:default/payments',
+    'group:default/production-deployers',
+    'group:default/engineering',
+  ],
+  'user:default/eve.ellis': [
+    'group:default/payments-api',
+    'group:default/payments',
+    'group:default/engineering',
+  ],
+  'user:default/rosa.ruiz': ['group:default/data', 'group:default/engineering'],
+};
+
+const fullConfig = {
+  admins: ['group:default/platform-admins'],
+  catalog: {
+    restrictReadToOwners: { kinds: ['Resource'] },
+    registerGroups: ['group:default/payments'],
+  },
+  scaffolder: {
+    tags: [
+      { tag: 'production', groups: ['group:default/production-deployers'] },
+      { tag: 'security', groups: ['group:default/security'] },
+    ],
+    templates: [
+      {
+        template: 'template:default/create-database',
+        groups: ['group:default/payments'],
+      },
+    ],
+    dryRunGroups: ['group:default/payments-api'],
+    deploy: {
+      actions: ['entra:deploy'],
+      environments: [
+        { name: 'production', groups: ['group:default/production-deployers'] },
+        { name: 'staging' },
+      ],
+    },
+  },
+};
+
+function createPolicy(ownershipPolicy: object = fullConfig) {
+  const logger = mockServices.logger.mock();
+  const ownedEntityRefs = jest.fn(async (refs: string[]) =>
+    refs.includes('group:default/payments')
+      ? ['component:default/payments-service', 'resource:default/payments-db']
+      : [],
+  );
+  const policy = new OwnershipPolicy({
+    config: readOwnershipPolicyConfig(
+      new ConfigReader({ permission: { ownershipPolicy } }),
+    ),
+    userInfo: {
+      getUserInfo: async credentials => {
+        const { userEntityRef } = credentials.principal as {
+          userEntityRef: string;
+        };
+        return {
+          userEntityRef,
+          ownershipEntityRefs: [userEntityRef, ...people[userEntityRef]],
+        };
+      },
+    },
+    ownedEntities: { ownedEntityRefs },
+    logger,
+  });
+  const decide = (permission: any, who?: string) =>
+    policy.handle(
+      { permission },
+      who
+        ? {
+            credentials: mockCredentials.user(`user:default/${who}`),
+            info: { userEntityRef: '', ownershipEntityRefs: [] },
+          }
+        : undefined,
+    );
+  return { decide, logger, ownedEntityRefs };
+}
+
+const ALLOW = { result: AuthorizeResult.ALLOW };
+const DENY = { result: AuthorizeResult.DENY };
+
+describe('OwnershipPolicy', () => {
+  it('lets admins do everything, including permissions it does not name', async () => {
+    const { decide } = createPolicy();
+    for (const permission of [
+      catalogEntityReadPermission,
+      catalogEntityDeletePermission,
+      catalogLocationDeletePermission,
+      actionExecutePermission,
+      taskReadPermission,
+      templateManagementPermission,
+      createPermission({ name: 'other.thing', attributes: {} }),
+    ]) {
+      await expect(decide(permission, 'ada.admin')).resolves.toEqual(ALLOW);
+    }
+  });
+
+  it('denies and logs a permission it does not name', async () => {
+    const { decide, logger } = createPolicy();
+    await expect(
+      decide(
+        createPermission({ name: 'other.thing', attributes: {} }),
+        'rosa.ruiz',
+      ),
+    ).resolves.toEqual(DENY);
+    expect(logger.warn).toHaveBeenCalledWith(
+      'Denied other.thing to user:default/rosa.ruiz: the ownership policy does not name this permission',
+    );
+  });
+
+  it('denies and logs callers without a user', async () => {
+    const { decide, logger } = createPolicy();
+    await expect(decide(catalogEntityReadPermission)).resolves.toEqual(DENY);
+    expect(logger.warn).toHaveBeenCalledWith(
+      'Denied catalog.entity.read to an unauthenticated caller',
+    );
+  });
+
+  describe('catalog', () => {
+    it('lets everyone signed in read when no kind is restricted', async () => {
+      const { decide } = createPolicy({ admins: ['group:default/admins'] });
+      await expect(
+        decide(catalogEntityReadPermission, 'rosa.ruiz'),
+      ).resolves.toEqual(ALLOW);
+    });
+
+    it('filters restricted kinds to their owners and hides restricted templates', async () => {
+      const { decide } = createPolicy();
+      await expect(
+        decide(catalogEntityReadPermission, 'rosa.ruiz'),
+      ).resolves.toEqual({
+        result: AuthorizeResult.CONDITIONAL,
+        pluginId: 'catalog',
+        resourceType: 'catalog-entity',
+        conditions: {
+          allOf: [
+            {
+              anyOf: [
+                {
+                  not: {
+                    rule: 'IS_ENTITY_KIND',
+                    resourceType: 'catalog-entity',
+                    params: { kinds: ['resource'] },
+                  },
+                },
+                {
+                  rule: 'IS_ENTITY_OWNER',
+                  resourceType: 'catalog-entity',
+                  params: {
+                    claims: [
+                      'user:default/rosa.ruiz',
+                      'group:default/data',
+                      'group:default/engineering',
+                    ],
+                  },
+                },
+              ],
+            },
+            {
+              not: {
+                allOf: [
+                  {
+                    rule: 'IS_ENTITY_KIND',
+                    resourceType: 'catalog-entity',
+                    params: { kinds: ['template'] },
+                  },
+                  {
+                    rule: 'HAS_METADATA',
+                    resourceType: 'catalog-entity',
+                    params: { key: 'namespace', value: 'default' },
+                  },
+                  {
+                    rule: 'HAS_METADATA',
+                    resourceType: 'catalog-entity',
+                    params: { key: 'name', value: 'create-database' },
+                  },
+                ],
+              },
+            },
+          ],
+        },
+      });
+    });
+
+    it('does not hide a restricted template from its groups', async () => {
+      const { decide } = createPolicy();
+      const decision = await decide(catalogEntityReadPermission, 'eve.ellis');
+      expect(JSON.stringify(decision)).not.toContain('create-database');
+    });
+
+    it.each([catalogEntityRefreshPermission, catalogEntityDeletePermission])(
+      'gives $name to owners through their ownership refs',
+      async permission => {
+        const { decide } = createPolicy();
+        await expect(decide(permission, 'eve.ellis')).resolves.toEqual({
+          result: AuthorizeResult.CONDITIONAL,
+          pluginId: 'catalog',
+          resourceType: 'catalog-entity',
+          conditions: {
+            rule: 'IS_ENTITY_OWNER',
+            resourceType: 'catalog-entity',
+            params: {
+              claims: [
+                'user:default/eve.ellis',
+                'group:default/payments-api',
+                'group:default/payments',
+                'group:default/engineering',
+              ],
+            },
+          },
+        });
+      },
+    );
+
+    it.each([
+      catalogLocationCreatePermission,
+      catalogEntityCreatePermission,
+      catalogLocationAnalyzePermission,
+    ])('gives $name to registerGroups only', async permission => {
+      const { decide } = createPolicy();
+      await expect(decide(permission, 'eve.ellis')).resolves.toEqual(ALLOW);
+      await expect(decide(permission, 'rosa.ruiz')).resolves.toEqual(DENY);
+    });
+
+    it('lets everyone signed in register when registerGroups is not set', async () => {
+      const { decide } = createPolicy({ admins: ['group:default/admins'] });
+      await expect(
+        decide(catalogLocationCreatePermission, 'rosa.ruiz'),
+      ).resolves.toEqual(ALLOW);
+    });
+
+    it('leaves deleting locations to admins', async () => {
+      const { decide } = createPolicy();
+      await expect(
+        decide(catalogLocationDeletePermission, 'carla.chen'),
+      ).resolves.toEqual(DENY);
+    });
+
+    it.each([catalogLocationReadPermission, catalogEntityValidatePermission])(
+      'gives $name to everyone signed in',
+      async permission => {
+        const { decide } = createPolicy();
+        await expect(decide(permission, 'rosa.ruiz')).resolves.toEqual(ALLOW);
+      },
+    );
+  });
+
+  describe('scaffolder', () => {
+    it.each([templateParameterReadPermission, templateStepReadPermission])(
+      'hides $name items carrying a tag the person lacks',
+      async permission => {
+        const { decide } = createPolicy();
+        await expect(decide(permission, 'carla.chen')).resolves.toEqual({
+          result: AuthorizeResult.CONDITIONAL,
+          pluginId: 'scaffolder',
+          resourceType: 'scaffolder-template',
+          conditions: {
+            not: {
+              rule: 'HAS_TAG',
+              resourceType: 'scaffolder-template',
+              params: { tag: 'security' },
+            },
+          },
+        });
+        await expect(decide(permission, 'rosa.ruiz')).resolves.toMatchObject({
+          conditions: {
+            not: {
+              anyOf: [
+                { rule: 'HAS_TAG', params: { tag: 'production' } },
+                { rule: 'HAS_TAG', params: { tag: 'security' } },
+              ],
+            },
+          },
+        });
+      },
+    );
+
+    it('shows every tagged item when the person has all tags', async () => {
+      const { decide } = createPolicy({
+        admins: ['group:default/platform-admins'],
+        scaffolder: {
+          tags: [{ tag: 'production', groups: ['group:default/payments'] }],
+        },
+      });
+      await expect(
+        decide(templateParameterReadPermission, 'carla.chen'),
+      ).resolves.toEqual(ALLOW);
+    });
+
+    it('lets everyone signed in create tasks; which template is up to catalog.entity.read', async () => {
+      const { decide } = createPolicy();
+      await expect(decide(taskCreatePermission, 'rosa.ruiz')).resolves.toEqual(
+        ALLOW,
+      );
+    });
+
+    it.each([taskReadPermission, taskCancelPermission])(
+      'gives $name on their own tasks only',
+      async permission => {
+        const { decide } = createPolicy();
+        await expect(decide(permission, 'rosa.ruiz')).resolves.toEqual({
+          result: AuthorizeResult.CONDITIONAL,
+          pluginId: 'scaffolder',
+          resourceType: 'scaffolder-task',
+          conditions: {
+            rule: 'IS_TASK_OWNER',
+            resourceType: 'scaffolder-task',
+            params: { createdBy: ['user:default/rosa.ruiz'] },
+          },
+        });
+      },
+    );
+
+    it('gives dry runs to dryRunGroups, management to admins only', async () => {
+      const { decide } = createPolicy();
+      await expect(
+        decide(templateDryRunPermission, 'eve.ellis'),
+      ).resolves.toEqual(ALLOW);
+      await expect(
+        decide(templateDryRunPermission, 'carla.chen'),
+      ).resolves.toEqual(DENY);
+      await expect(
+        decide(templateManagementPermission, 'eve.ellis'),
+      ).resolves.toEqual(DENY);
+    });
+
+    it('allows other actions, deploys to group environments and to owned targets in owner environments', async () => {
+      const { decide, ownedEntityRefs } = createPolicy();
+      await expect(
+        decide(actionExecutePermission, 'carla.chen'),
+      ).resolves.toEqual({
+        result: AuthorizeResult.CONDITIONAL,
+        pluginId: 'scaffolder',
+        resourceType: 'scaffolder-action',
+        conditions: {
+          anyOf: [
+            {
+              not: {
+                rule: 'HAS_ACTION_ID',
+                resourceType: 'scaffolder-action',
+                params: { actionId: 'entra:deploy' },
+              },
+            },
+            {
+              rule: 'HAS_STRING_PROPERTY',
+              resourceType: 'scaffolder-action',
+              params: { key: 'environment', value: 'production' },
+            },
+            {
+              allOf: [
+                {
+                  rule: 'HAS_STRING_PROPERTY',
+                  resourceType: 'scaffolder-action',
+                  params: { key: 'environment', value: 'staging' },
+                },
+                {
+                  anyOf: [
+                    {
+                      rule: 'HAS_STRING_PROPERTY',
+                      resourceType: 'scaffolder-action',
+                      params: {
+                        key: 'component',
+                        value: 'component:default/payments-service',
+                      },
+                    },
+                    {
+                      rule: 'HAS_STRING_PROPERTY',
+                      resourceType: 'scaffolder-action',
+                      params: {
+                        key: 'component',
+                        value: 'resource:default/payments-db',
+                      },
+                    },
+                  ],
+                },
+              ],
+            },
+          ],
+        },
+      });
+      expect(ownedEntityRefs).toHaveBeenCalledWith([
+        'user:default/carla.chen',
+        'group:default/payments',
+        'group:default/production-deployers',
+        'group:default/engineering',
+      ]);
+    });
+
+    it('allows no deploy at all to someone who owns nothing and deploys nowhere', async () => {
+      const { decide } = createPolicy();
+      await expect(
+        decide(actionExecutePermission, 'rosa.ruiz'),
+      ).resolves.toMatchObject({
+        result: AuthorizeResult.CONDITIONAL,
+        conditions: {
+          not: { rule: 'HAS_ACTION_ID', params: { actionId: 'entra:deploy' } },
+        },
+      });
+    });
+
+    it('allows every action when no deploy is configured', async () => {
+      const { decide } = createPolicy({ admins: ['group:default/admins'] });
+      await expect(
+        decide(actionExecutePermission, 'rosa.ruiz'),
+      ).resolves.toEqual(ALLOW);
+    });
+  });
+
+  it.each([
+    ['kubernetes.clusters.read', ALLOW],
+    ['kubernetes.resources.read', ALLOW],
+    ['kubernetes.proxy', DENY],
+    ['techdocs.actions.read', ALLOW],
+  ])('decides %s of the other installed plugins', async (name, expected) => {
+    const { decide } = createPolicy();
+    await expect(
+      decide(createPermission({ name, attributes: {} }), 'rosa.ruiz'),
+    ).resolves.toEqual(expected);
+  });
+});

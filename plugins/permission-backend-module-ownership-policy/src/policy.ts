@@ -1,0 +1,324 @@
+import {
+  BackstageUserInfo,
+  LoggerService,
+  UserInfoService,
+} from '@backstage/backend-plugin-api';
+import { parseEntityRef } from '@backstage/catalog-model';
+import {
+  catalogConditions,
+  createCatalogConditionalDecision,
+} from '@backstage/plugin-catalog-backend/alpha';
+import { RESOURCE_TYPE_CATALOG_ENTITY } from '@backstage/plugin-catalog-common/alpha';
+import {
+  AuthorizeResult,
+  isResourcePermission,
+  Permission,
+  PermissionCondition,
+  PermissionCriteria,
+  PolicyDecision,
+} from '@backstage/plugin-permission-common';
+import {
+  PermissionPolicy,
+  PolicyQuery,
+  PolicyQueryUser,
+} from '@backstage/plugin-permission-node';
+import {
+  createScaffolderActionConditionalDecision,
+  createScaffolderTaskConditionalDecision,
+  createScaffolderTemplateConditionalDecision,
+  scaffolderActionConditions,
+  scaffolderTaskConditions,
+  scaffolderTemplateConditions,
+} from '@backstage/plugin-scaffolder-backend/alpha';
+import {
+  RESOURCE_TYPE_SCAFFOLDER_ACTION,
+  RESOURCE_TYPE_SCAFFOLDER_TASK,
+  RESOURCE_TYPE_SCAFFOLDER_TEMPLATE,
+} from '@backstage/plugin-scaffolder-common/alpha';
+import { OwnershipPolicyConfig } from './config';
+
+/**
+ * Finds the catalog entities owned by any of a person's ownership refs, for
+ * deploy conditions: scaffolder action conditions cannot look anything up,
+ * so the policy names the owned targets when it decides.
+ *
+ * @public
+ */
+export interface OwnedEntityLookup {
+  /** Full lowercase refs of the entities owned by any of `ownershipEntityRefs`. */
+  ownedEntityRefs(ownershipEntityRefs: string[]): Promise<string[]>;
+}
+
+/** The person a decision is for. */
+interface Subject {
+  userEntityRef: string;
+  /** Lowercase ownership refs: the person and all their groups, nested included. */
+  refs: string[];
+  inAny(groups: string[] | undefined): boolean;
+}
+
+type Rule = (
+  permission: Permission,
+  subject: Subject,
+) => PolicyDecision | Promise<PolicyDecision>;
+
+const ALLOW: PolicyDecision = { result: AuthorizeResult.ALLOW };
+const DENY: PolicyDecision = { result: AuthorizeResult.DENY };
+
+type Criteria<T extends string> = PermissionCriteria<PermissionCondition<T>>;
+
+function nonEmpty<T extends string>(
+  items: Criteria<T>[],
+): [Criteria<T>, ...Criteria<T>[]] {
+  if (items.length === 0) {
+    throw new Error('Permission criteria must not be empty');
+  }
+  return items as [Criteria<T>, ...Criteria<T>[]];
+}
+
+/** `anyOf` that accepts one item (criteria arrays must not be empty). */
+function anyOf<T extends string>(items: Criteria<T>[]): Criteria<T> {
+  return items.length === 1 ? items[0] : { anyOf: nonEmpty(items) };
+}
+
+function allOf<T extends string>(items: Criteria<T>[]): Criteria<T> {
+  return items.length === 1 ? items[0] : { allOf: nonEmpty(items) };
+}
+
+function wrongResourceType(permission: Permission): never {
+  throw new Error(
+    `Permission ${permission.name} does not carry the resource type the ownership policy expects`,
+  );
+}
+
+/**
+ * The portal's permission policy (docs/permissions.md). Returns conditional
+ * decisions wherever the resource supports them, so lists are filtered in
+ * the database with one authorize call per request.
+ *
+ * @public
+ */
+export class OwnershipPolicy implements PermissionPolicy {
+  readonly #config: OwnershipPolicyConfig;
+  readonly #userInfo: UserInfoService;
+  readonly #ownedEntities: OwnedEntityLookup;
+  readonly #logger: LoggerService;
+  readonly #rules: Map<string, Rule>;
+
+  constructor(options: {
+    config: OwnershipPolicyConfig;
+    userInfo: UserInfoService;
+    ownedEntities: OwnedEntityLookup;
+    logger: LoggerService;
+  }) {
+    this.#config = options.config;
+    this.#userInfo = options.userInfo;
+    this.#ownedEntities = options.ownedEntities;
+    this.#logger = options.logger;
+    this.#rules = this.#createRules();
+  }
+
+  async handle(
+    request: PolicyQuery,
+    user?: PolicyQueryUser,
+  ): Promise<PolicyDecision> {
+    const { permission } = request;
+    if (!user) {
+      // Service principals never get here (Backstage decides them from their
+      // access restrictions); this is an unauthenticated caller.
+      this.#logger.warn(
+        `Denied ${permission.name} to an unauthenticated caller`,
+      );
+      return DENY;
+    }
+    const subject = this.#subject(
+      await this.#userInfo.getUserInfo(user.credentials),
+    );
+    if (subject.inAny(this.#config.admins)) {
+      return ALLOW;
+    }
+    const rule = this.#rules.get(permission.name);
+    if (!rule) {
+      this.#logger.warn(
+        `Denied ${permission.name} to ${subject.userEntityRef}: the ownership policy does not name this permission`,
+      );
+      return DENY;
+    }
+    return rule(permission, subject);
+  }
+
+  #subject(info: BackstageUserInfo): Subject {
+    const refs = [
+      ...new Set(
+        [info.userEntityRef, ...info.ownershipEntityRefs].map(r =>
+          r.toLocaleLowerCase('en-US'),
+        ),
+      ),
+    ];
+    const set = new Set(refs);
+    return {
+      userEntityRef: info.userEntityRef,
+      refs,
+      inAny: groups => (groups ?? []).some(g => set.has(g)),
+    };
+  }
+
+  #createRules(): Map<string, Rule> {
+    const { catalog, scaffolder } = this.#config;
+    const register: Rule = (_, s) =>
+      catalog.registerGroups === undefined || s.inAny(catalog.registerGroups)
+        ? ALLOW
+        : DENY;
+    const owners: Rule = (permission, s) => {
+      if (!isResourcePermission(permission, RESOURCE_TYPE_CATALOG_ENTITY)) {
+        return wrongResourceType(permission);
+      }
+      return createCatalogConditionalDecision(
+        permission,
+        catalogConditions.isEntityOwner({ claims: s.refs }),
+      );
+    };
+    const taskCreator: Rule = (permission, s) => {
+      if (!isResourcePermission(permission, RESOURCE_TYPE_SCAFFOLDER_TASK)) {
+        return wrongResourceType(permission);
+      }
+      return createScaffolderTaskConditionalDecision(
+        permission,
+        scaffolderTaskConditions.isTaskOwner({
+          createdBy: [...new Set([s.userEntityRef, s.refs[0]])],
+        }),
+      );
+    };
+    const signedIn: Rule = () => ALLOW;
+    const adminsOnly: Rule = () => DENY;
+
+    return new Map<string, Rule>([
+      // Catalog
+      ['catalog.entity.read', (p, s) => this.#read(p, s)],
+      ['catalog.entity.refresh', owners],
+      ['catalog.entity.delete', owners],
+      ['catalog.entity.create', register],
+      ['catalog.entity.validate', signedIn],
+      ['catalog.location.read', signedIn],
+      ['catalog.location.create', register],
+      ['catalog.location.analyze', register],
+      // The catalog does not tell a policy which location is deleted, so
+      // ownership cannot be checked: admins only.
+      ['catalog.location.delete', adminsOnly],
+      ['catalog.ingestion.read', signedIn],
+      ['catalog.ingestion.manage', adminsOnly],
+      // Scaffolder
+      ['scaffolder.template.parameter.read', (p, s) => this.#tagged(p, s)],
+      ['scaffolder.template.step.read', (p, s) => this.#tagged(p, s)],
+      // Which template is run is decided by catalog.entity.read: the
+      // scaffolder loads the template with the person's credentials.
+      ['scaffolder.task.create', signedIn],
+      ['scaffolder.task.read', taskCreator],
+      ['scaffolder.task.cancel', taskCreator],
+      ['scaffolder.action.execute', (p, s) => this.#action(p, s)],
+      [
+        'scaffolder.template.dry-run',
+        (_, s) => (s.inAny(scaffolder.dryRunGroups) ? ALLOW : DENY),
+      ],
+      ['scaffolder.template.management', adminsOnly],
+      // Kubernetes and TechDocs, as installed in packages/backend.
+      ['kubernetes.clusters.read', signedIn],
+      ['kubernetes.resources.read', signedIn],
+      ['kubernetes.proxy', adminsOnly],
+      ['techdocs.actions.read', signedIn],
+    ]);
+  }
+
+  #read(permission: Permission, s: Subject): PolicyDecision {
+    if (!isResourcePermission(permission, RESOURCE_TYPE_CATALOG_ENTITY)) {
+      return wrongResourceType(permission);
+    }
+    const { isEntityKind, isEntityOwner, hasMetadata } = catalogConditions;
+    const parts: Criteria<'catalog-entity'>[] = [];
+    const kinds = this.#config.catalog.restrictReadToOwners;
+    if (kinds.length > 0) {
+      parts.push({
+        anyOf: [
+          { not: isEntityKind({ kinds }) },
+          isEntityOwner({ claims: s.refs }),
+        ],
+      });
+    }
+    for (const t of this.#config.scaffolder.templates) {
+      if (!s.inAny(t.groups)) {
+        const { namespace, name } = parseEntityRef(t.template);
+        parts.push({
+          not: {
+            allOf: [
+              isEntityKind({ kinds: ['template'] }),
+              hasMetadata({ key: 'namespace', value: namespace }),
+              hasMetadata({ key: 'name', value: name }),
+            ],
+          },
+        });
+      }
+    }
+    if (parts.length === 0) {
+      return ALLOW;
+    }
+    return createCatalogConditionalDecision(permission, allOf(parts));
+  }
+
+  #tagged(permission: Permission, s: Subject): PolicyDecision {
+    if (!isResourcePermission(permission, RESOURCE_TYPE_SCAFFOLDER_TEMPLATE)) {
+      return wrongResourceType(permission);
+    }
+    const denied = this.#config.scaffolder.tags.filter(t => !s.inAny(t.groups));
+    if (denied.length === 0) {
+      return ALLOW;
+    }
+    return createScaffolderTemplateConditionalDecision(permission, {
+      not: anyOf(
+        denied.map(t => scaffolderTemplateConditions.hasTag({ tag: t.tag })),
+      ),
+    });
+  }
+
+  async #action(permission: Permission, s: Subject): Promise<PolicyDecision> {
+    if (!isResourcePermission(permission, RESOURCE_TYPE_SCAFFOLDER_ACTION)) {
+      return wrongResourceType(permission);
+    }
+    const deploy = this.#config.scaffolder.deploy;
+    if (!deploy) {
+      return ALLOW;
+    }
+    const { hasActionId, hasStringProperty } = scaffolderActionConditions;
+    const toEnvironment = (name: string) =>
+      hasStringProperty({ key: deploy.environmentInput, value: name });
+    const allowed: Criteria<'scaffolder-action'>[] = [
+      {
+        not: anyOf(deploy.actions.map(actionId => hasActionId({ actionId }))),
+      },
+    ];
+    for (const env of deploy.environments) {
+      if (env.groups && s.inAny(env.groups)) {
+        allowed.push(toEnvironment(env.name));
+      }
+    }
+    const ownerEnvironments = deploy.environments.filter(e => !e.groups);
+    if (ownerEnvironments.length > 0) {
+      const owned = await this.#ownedEntities.ownedEntityRefs(s.refs);
+      if (owned.length > 0) {
+        allowed.push({
+          allOf: [
+            anyOf(ownerEnvironments.map(e => toEnvironment(e.name))),
+            anyOf(
+              owned.map(ref =>
+                hasStringProperty({ key: deploy.targetInput, value: ref }),
+              ),
+            ),
+          ],
+        });
+      }
+    }
+    return createScaffolderActionConditionalDecision(
+      permission,
+      anyOf(allowed),
+    );
+  }
+}
