@@ -4,6 +4,7 @@ import { navModule } from './modules/nav';
 import { homeModule } from './modules/home';
 import { signInModule } from './modules/signIn';
 import { entraOrgStatusModule } from './modules/entraOrgStatus';
+import { accessPlugin, catalogAccessModule } from './modules/access';
 
 export default createApp({
   features: [
@@ -12,5 +13,7 @@ export default createApp({
     homeModule,
     signInModule,
     entraOrgStatusModule,
+    accessPlugin,
+    catalogAccessModule,
   ],
 });

@@ -40,6 +40,9 @@ backend.add(
 backend.add(import('@backstage/plugin-catalog-backend-module-logs'));
 // Users and groups from Microsoft Graph (catalog.providers.microsoftGraphOrg).
 backend.add(import('@internal/plugin-catalog-backend-module-entra-org'));
+// Owners unregister the locations whose entities they own: the catalog does
+// not tell the permission policy which location a delete is for.
+backend.add(import('@internal/plugin-catalog-backend-module-owner-unregister'));
 
 // Permissions: read for everyone signed in; changes for owners (nested Entra
 // groups included) and admins; scaffolder gated by tags, templates and
