@@ -43,14 +43,17 @@ export interface Config {
           groups: string[];
         }>;
         /**
-         * Templates only some groups may see and run, e.g.
-         * `template:default/create-production-database`. Every other template
-         * may be run by everyone signed in.
+         * Templates only some groups (and admins) may run, e.g.
+         * `template:default/create-production-database`. Everyone signed in
+         * still sees them (catalog, template list, form); running one is
+         * refused with a 403 naming its groups (`scaffolder.template.run`,
+         * asked by plugins/scaffolder-backend-module-template-run-guard).
+         * Every other template may be run by everyone signed in.
          */
         templates?: Array<{
           /** Template entity ref. */
           template: string;
-          /** Groups that may see and run it. */
+          /** Groups that may run it. */
           groups: string[];
         }>;
         /**

@@ -23,6 +23,12 @@ backend.add(import('@backstage/plugin-scaffolder-backend-module-github'));
 backend.add(
   import('@backstage/plugin-scaffolder-backend-module-notifications'),
 );
+// Per-template run limits (scaffolder.template.run, asked before a task is
+// created): restricted templates stay visible, running them is refused with
+// the reason (docs/permissions.md).
+backend.add(
+  import('@internal/plugin-scaffolder-backend-module-template-run-guard'),
+);
 
 // TechDocs
 backend.add(import('@backstage/plugin-techdocs-backend'));

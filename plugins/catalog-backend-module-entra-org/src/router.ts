@@ -31,8 +31,9 @@ export function createEntraOrgRouter(options: {
   triggerRun: (provider: EntraOrgEntityProvider) => Promise<void>;
 }): express.Router {
   const { providers, store, httpAuth, permissions, auditor } = options;
+  // No body parser: this router runs before the catalog's own, and a
+  // router-wide parser would read (and size-limit) every catalog request.
   const router = Router();
-  router.use(express.json());
 
   const authorize = async (req: Request, permission: BasicPermission) => {
     const credentials = await httpAuth.credentials(req, {

@@ -100,7 +100,9 @@ async function start(deletable: string[]) {
         .get(`/api/catalog/entities/by-name/component/default/${name}`)
         .set('Authorization', auth)
     ).status === 200;
-  await waitUntil(async () => (await visible('ledger-ui')) && visible('portal'));
+  await waitUntil(
+    async () => (await visible('ledger-ui')) && visible('portal'),
+  );
   return { server, auth, visible, locationId: created.body.location.id };
 }
 

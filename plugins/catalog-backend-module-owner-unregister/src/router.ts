@@ -44,9 +44,11 @@ export function createOwnerUnregisterRouter(options: {
 }): express.Router {
   const { catalog, auth, httpAuth, permissions, auditor, logger } = options;
   const router = Router();
-  router.use(express.json());
 
-  router.post('/owner-unregister', async (req, res) => {
+  // Body parsing on this route only: this router runs before the catalog's
+  // own, and a router-wide parser would read (and size-limit) every catalog
+  // request body.
+  router.post('/owner-unregister', express.json(), async (req, res) => {
     const credentials = await httpAuth.credentials(req, { allow: ['user'] });
     const raw = req.body?.entityRef;
     if (typeof raw !== 'string') {

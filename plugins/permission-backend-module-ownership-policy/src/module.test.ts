@@ -47,7 +47,8 @@ const STATIC_TOKEN = 'read-only-robot-token-0123456789abcdef';
 
 const SERVICE = 'component:default/payments-service';
 const DATABASE = 'resource:default/payments-db'; // a kind only owners read
-const RESTRICTED_TEMPLATE = 'template:default/create-database'; // platform-team
+// Run by payments only (owner, and nestedOwner through payments-api); read by all.
+const RESTRICTED_TEMPLATE = 'template:default/create-database';
 const DEPLOY_TEMPLATE = 'template:default/deploy-service';
 const MISSING = 'resource:default/no-such-database';
 
@@ -64,7 +65,7 @@ const ownershipPolicy = {
     templates: [
       {
         template: RESTRICTED_TEMPLATE,
-        groups: ['group:default/platform-team'],
+        groups: ['group:default/payments'],
       },
     ],
     deploy: {
@@ -182,9 +183,9 @@ describe('the ownership policy behind the catalog and scaffolder routes', () => 
       'filter=metadata.name=payments-service,metadata.name=payments-db,metadata.name=create-database';
 
     it.each<[Who, string[] | number]>([
-      ['owner', [SERVICE, DATABASE]],
-      ['nestedOwner', [SERVICE, DATABASE]],
-      ['nonOwner', [SERVICE]],
+      ['owner', refs],
+      ['nestedOwner', refs],
+      ['nonOwner', [SERVICE, RESTRICTED_TEMPLATE]],
       ['admin', refs],
       ['service', refs],
       ['none', 401],
@@ -201,9 +202,9 @@ describe('the ownership policy behind the catalog and scaffolder routes', () => 
     });
 
     it.each<[Who, boolean[] | number]>([
-      ['owner', [true, true, false]],
-      ['nestedOwner', [true, true, false]],
-      ['nonOwner', [true, false, false]],
+      ['owner', [true, true, true]],
+      ['nestedOwner', [true, true, true]],
+      ['nonOwner', [true, false, true]],
       ['admin', [true, true, true]],
       ['service', [true, true, true]],
       ['none', 401],
@@ -222,9 +223,9 @@ describe('the ownership policy behind the catalog and scaffolder routes', () => 
     });
 
     it.each<[Who, string[] | number]>([
-      ['owner', [SERVICE, DATABASE]],
-      ['nestedOwner', [SERVICE, DATABASE]],
-      ['nonOwner', [SERVICE]],
+      ['owner', refs],
+      ['nestedOwner', refs],
+      ['nonOwner', [SERVICE, RESTRICTED_TEMPLATE]],
       ['admin', refs],
       ['service', refs],
       ['none', 401],
@@ -246,9 +247,9 @@ describe('the ownership policy behind the catalog and scaffolder routes', () => 
     });
 
     it.each<[Who, Record<string, number> | number]>([
-      ['owner', { Component: 1, Resource: 1 }],
-      ['nestedOwner', { Component: 1, Resource: 1 }],
-      ['nonOwner', { Component: 1 }],
+      ['owner', { Component: 1, Resource: 1, Template: 1 }],
+      ['nestedOwner', { Component: 1, Resource: 1, Template: 1 }],
+      ['nonOwner', { Component: 1, Template: 1 }],
       ['admin', { Component: 1, Resource: 1, Template: 1 }],
       ['service', { Component: 1, Resource: 1, Template: 1 }],
       ['none', 401],
@@ -272,9 +273,9 @@ describe('the ownership policy behind the catalog and scaffolder routes', () => 
 
     // payments-service, payments-db, create-database, a resource that does not exist
     it.each<[Who, number[]]>([
-      ['owner', [200, 200, 404, 404]],
-      ['nestedOwner', [200, 200, 404, 404]],
-      ['nonOwner', [200, 404, 404, 404]],
+      ['owner', [200, 200, 200, 404]],
+      ['nestedOwner', [200, 200, 200, 404]],
+      ['nonOwner', [200, 404, 200, 404]],
       ['admin', [200, 200, 200, 404]],
       ['service', [200, 200, 200, 404]],
       ['none', [401, 401, 401, 401]],
@@ -434,18 +435,24 @@ describe('the ownership policy behind the catalog and scaffolder routes', () => 
     );
 
     it.each<[Who, number]>([
-      ['owner', 404],
-      ['nestedOwner', 404],
-      ['nonOwner', 404],
+      ['owner', 200],
+      ['nestedOwner', 200],
+      ['nonOwner', 200],
       ['admin', 200],
       ['service', 403],
       ['none', 401],
     ])(
-      'GET /v2/templates/.../parameter-schema of a template limited to platform-team as %s: %i',
+      'GET /v2/templates/.../parameter-schema of a template only payments may run as %s: %i',
       async (who, expected) => {
-        expect(
-          (await api(who, 'GET', schema(RESTRICTED_TEMPLATE))).status,
-        ).toBe(expected);
+        const { status, body } = await json(
+          who,
+          'GET',
+          schema(RESTRICTED_TEMPLATE),
+        );
+        expect([status, body?.steps?.[0]?.title]).toEqual([
+          expected,
+          expected === 200 ? 'Database' : undefined,
+        ]);
       },
     );
 
@@ -522,14 +529,31 @@ describe('the ownership policy behind the catalog and scaffolder routes', () => 
       },
     );
 
-    it('refuses to run a template hidden from the person', async () => {
-      const { status } = await runTask(
+    it.each<[Who, number, string | undefined]>([
+      ['owner', 201, undefined],
+      ['nestedOwner', 201, undefined], // in payments through payments-api
+      [
         'nonOwner',
-        { name: 'orders' },
-        RESTRICTED_TEMPLATE,
-      );
-      expect(status).toBe(404);
-    });
+        403,
+        'You may not run template:default/create-database: only members of group:default/payments (and portal admins) can run it',
+      ],
+      ['admin', 201, undefined],
+      ['service', 403, undefined], // read-only external token
+      ['none', 401, undefined],
+    ])(
+      'POST /v2/tasks with a template only payments may run as %s: %i',
+      async (who, expected, reason) => {
+        const { status, body } = await runTask(
+          who,
+          { name: 'orders' },
+          RESTRICTED_TEMPLATE,
+        );
+        expect([status, reason && body.error.message]).toEqual([
+          expected,
+          reason,
+        ]);
+      },
+    );
 
     it('runs production-tagged steps only for production deployers', async () => {
       const messages = async (id: string) =>

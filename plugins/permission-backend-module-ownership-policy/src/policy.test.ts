@@ -25,6 +25,7 @@ import {
   templateParameterReadPermission,
   templateStepReadPermission,
 } from '@backstage/plugin-scaffolder-common/alpha';
+import { templateRunPermission } from '@internal/plugin-scaffolder-backend-module-template-run-guard';
 import { readOwnershipPolicyConfig } from './config';
 import { OwnershipPolicy } from './policy';
 
@@ -160,7 +161,7 @@ describe('OwnershipPolicy', () => {
       ).resolves.toEqual(ALLOW);
     });
 
-    it('filters restricted kinds to their owners and hides restricted templates', async () => {
+    it('filters restricted kinds to their owners', async () => {
       const { decide } = createPolicy();
       await expect(
         decide(catalogEntityReadPermission, 'rosa.ruiz'),
@@ -169,47 +170,22 @@ describe('OwnershipPolicy', () => {
         pluginId: 'catalog',
         resourceType: 'catalog-entity',
         conditions: {
-          allOf: [
-            {
-              anyOf: [
-                {
-                  not: {
-                    rule: 'IS_ENTITY_KIND',
-                    resourceType: 'catalog-entity',
-                    params: { kinds: ['resource'] },
-                  },
-                },
-                {
-                  rule: 'IS_ENTITY_OWNER',
-                  resourceType: 'catalog-entity',
-                  params: {
-                    claims: [
-                      'user:default/rosa.ruiz',
-                      'group:default/data',
-                      'group:default/engineering',
-                    ],
-                  },
-                },
-              ],
-            },
+          anyOf: [
             {
               not: {
-                allOf: [
-                  {
-                    rule: 'IS_ENTITY_KIND',
-                    resourceType: 'catalog-entity',
-                    params: { kinds: ['template'] },
-                  },
-                  {
-                    rule: 'HAS_METADATA',
-                    resourceType: 'catalog-entity',
-                    params: { key: 'namespace', value: 'default' },
-                  },
-                  {
-                    rule: 'HAS_METADATA',
-                    resourceType: 'catalog-entity',
-                    params: { key: 'name', value: 'create-database' },
-                  },
+                rule: 'IS_ENTITY_KIND',
+                resourceType: 'catalog-entity',
+                params: { kinds: ['resource'] },
+              },
+            },
+            {
+              rule: 'IS_ENTITY_OWNER',
+              resourceType: 'catalog-entity',
+              params: {
+                claims: [
+                  'user:default/rosa.ruiz',
+                  'group:default/data',
+                  'group:default/engineering',
                 ],
               },
             },
@@ -218,10 +194,14 @@ describe('OwnershipPolicy', () => {
       });
     });
 
-    it('does not hide a restricted template from its groups', async () => {
-      const { decide } = createPolicy();
-      const decision = await decide(catalogEntityReadPermission, 'eve.ellis');
-      expect(JSON.stringify(decision)).not.toContain('create-database');
+    it('does not hide templates only some groups may run', async () => {
+      const { decide } = createPolicy({
+        admins: ['group:default/admins'],
+        scaffolder: fullConfig.scaffolder,
+      });
+      await expect(
+        decide(catalogEntityReadPermission, 'rosa.ruiz'),
+      ).resolves.toEqual(ALLOW);
     });
 
     it.each([catalogEntityRefreshPermission, catalogEntityDeletePermission])(
@@ -323,10 +303,114 @@ describe('OwnershipPolicy', () => {
       ).resolves.toEqual(ALLOW);
     });
 
-    it('lets everyone signed in create tasks; which template is up to catalog.entity.read', async () => {
+    it('lets everyone signed in create tasks; which template is up to scaffolder.template.run', async () => {
       const { decide } = createPolicy();
       await expect(decide(taskCreatePermission, 'rosa.ruiz')).resolves.toEqual(
         ALLOW,
+      );
+    });
+
+    const notTemplate = (namespace: string, name: string) => ({
+      not: {
+        allOf: [
+          {
+            rule: 'IS_ENTITY_KIND',
+            resourceType: 'catalog-entity',
+            params: { kinds: ['template'] },
+          },
+          {
+            rule: 'HAS_METADATA',
+            resourceType: 'catalog-entity',
+            params: { key: 'namespace', value: namespace },
+          },
+          {
+            rule: 'HAS_METADATA',
+            resourceType: 'catalog-entity',
+            params: { key: 'name', value: name },
+          },
+        ],
+      },
+    });
+
+    it('refuses running a listed template to people outside its groups, as a catalog condition', async () => {
+      const { decide } = createPolicy();
+      await expect(decide(templateRunPermission, 'rosa.ruiz')).resolves.toEqual(
+        {
+          result: AuthorizeResult.CONDITIONAL,
+          pluginId: 'catalog',
+          resourceType: 'catalog-entity',
+          conditions: notTemplate('default', 'create-database'),
+        },
+      );
+    });
+
+    it('refuses every listed template the person may not run, and only those', async () => {
+      const { decide } = createPolicy({
+        ...fullConfig,
+        scaffolder: {
+          templates: [
+            {
+              template: 'template:default/create-database',
+              groups: ['group:default/payments'],
+            },
+            {
+              template: 'template:ops/Rotate-Keys',
+              groups: ['group:default/security'],
+            },
+            {
+              template: 'template:default/create-pipeline',
+              groups: ['group:default/engineering'],
+            },
+          ],
+        },
+      });
+      await expect(decide(templateRunPermission, 'rosa.ruiz')).resolves.toEqual(
+        {
+          result: AuthorizeResult.CONDITIONAL,
+          pluginId: 'catalog',
+          resourceType: 'catalog-entity',
+          conditions: {
+            allOf: [
+              notTemplate('default', 'create-database'),
+              notTemplate('ops', 'rotate-keys'),
+            ],
+          },
+        },
+      );
+    });
+
+    it('lets a listed template run by its groups (nested included) and admins', async () => {
+      const { decide } = createPolicy();
+      // eve.ellis is in payments through payments-api.
+      await expect(decide(templateRunPermission, 'eve.ellis')).resolves.toEqual(
+        ALLOW,
+      );
+      await expect(decide(templateRunPermission, 'ada.admin')).resolves.toEqual(
+        ALLOW,
+      );
+    });
+
+    it('lets everyone run templates when none is listed', async () => {
+      const { decide } = createPolicy({ admins: ['group:default/admins'] });
+      await expect(decide(templateRunPermission, 'rosa.ruiz')).resolves.toEqual(
+        ALLOW,
+      );
+    });
+
+    it('refuses template runs to unauthenticated callers', async () => {
+      const { decide } = createPolicy();
+      await expect(decide(templateRunPermission)).resolves.toEqual(DENY);
+    });
+
+    it('refuses to decide a template run without the template as resource', async () => {
+      const { decide } = createPolicy();
+      await expect(
+        decide(
+          createPermission({ name: 'scaffolder.template.run', attributes: {} }),
+          'rosa.ruiz',
+        ),
+      ).rejects.toThrow(
+        'Permission scaffolder.template.run does not carry the resource type the ownership policy expects',
       );
     });
 

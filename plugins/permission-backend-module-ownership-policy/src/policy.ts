@@ -35,6 +35,7 @@ import {
   RESOURCE_TYPE_SCAFFOLDER_TASK,
   RESOURCE_TYPE_SCAFFOLDER_TEMPLATE,
 } from '@backstage/plugin-scaffolder-common/alpha';
+import { templateRunPermission } from '@internal/plugin-scaffolder-backend-module-template-run-guard';
 import { OwnershipPolicyConfig } from './config';
 
 /**
@@ -210,9 +211,10 @@ export class OwnershipPolicy implements PermissionPolicy {
       // Scaffolder
       ['scaffolder.template.parameter.read', (p, s) => this.#tagged(p, s)],
       ['scaffolder.template.step.read', (p, s) => this.#tagged(p, s)],
-      // Which template is run is decided by catalog.entity.read: the
-      // scaffolder loads the template with the person's credentials.
+      // Carries no template; which template someone may run is
+      // scaffolder.template.run, asked by the template-run-guard module.
       ['scaffolder.task.create', signedIn],
+      [templateRunPermission.name, (p, s) => this.#run(p, s)],
       ['scaffolder.task.read', taskCreator],
       ['scaffolder.task.cancel', taskCreator],
       ['scaffolder.action.execute', (p, s) => this.#action(p, s)],
@@ -233,35 +235,53 @@ export class OwnershipPolicy implements PermissionPolicy {
     if (!isResourcePermission(permission, RESOURCE_TYPE_CATALOG_ENTITY)) {
       return wrongResourceType(permission);
     }
-    const { isEntityKind, isEntityOwner, hasMetadata } = catalogConditions;
-    const parts: Criteria<'catalog-entity'>[] = [];
+    // Templates are read by everyone, restricted ones included (see #run).
     const kinds = this.#config.catalog.restrictReadToOwners;
-    if (kinds.length > 0) {
-      parts.push({
-        anyOf: [
-          { not: isEntityKind({ kinds }) },
-          isEntityOwner({ claims: s.refs }),
-        ],
-      });
-    }
-    for (const t of this.#config.scaffolder.templates) {
-      if (!s.inAny(t.groups)) {
-        const { namespace, name } = parseEntityRef(t.template);
-        parts.push({
-          not: {
-            allOf: [
-              isEntityKind({ kinds: ['template'] }),
-              hasMetadata({ key: 'namespace', value: namespace }),
-              hasMetadata({ key: 'name', value: name }),
-            ],
-          },
-        });
-      }
-    }
-    if (parts.length === 0) {
+    if (kinds.length === 0) {
       return ALLOW;
     }
-    return createCatalogConditionalDecision(permission, allOf(parts));
+    const { isEntityKind, isEntityOwner } = catalogConditions;
+    return createCatalogConditionalDecision(permission, {
+      anyOf: [
+        { not: isEntityKind({ kinds }) },
+        isEntityOwner({ claims: s.refs }),
+      ],
+    });
+  }
+
+  /**
+   * Templates in `scaffolder.templates` are run by their groups only; they
+   * stay readable by everyone (#read), so people see what exists and whom
+   * to ask.
+   */
+  #run(permission: Permission, s: Subject): PolicyDecision {
+    if (!isResourcePermission(permission, RESOURCE_TYPE_CATALOG_ENTITY)) {
+      return wrongResourceType(permission);
+    }
+    const { isEntityKind, hasMetadata } = catalogConditions;
+    const denied = this.#config.scaffolder.templates.filter(
+      t => !s.inAny(t.groups),
+    );
+    if (denied.length === 0) {
+      return ALLOW;
+    }
+    return createCatalogConditionalDecision(
+      permission,
+      allOf(
+        denied.map(t => {
+          const { namespace, name } = parseEntityRef(t.template);
+          return {
+            not: {
+              allOf: [
+                isEntityKind({ kinds: ['template'] }),
+                hasMetadata({ key: 'namespace', value: namespace }),
+                hasMetadata({ key: 'name', value: name }),
+              ],
+            },
+          };
+        }),
+      ),
+    );
   }
 
   #tagged(permission: Permission, s: Subject): PolicyDecision {

@@ -32,6 +32,7 @@ import {
   PolicyQueryUser,
 } from '@backstage/plugin-permission-node';
 import { scaffolderPermissions } from '@backstage/plugin-scaffolder-common/alpha';
+import { templateRunPermission } from '@internal/plugin-scaffolder-backend-module-template-run-guard';
 import { parse } from 'yaml';
 import {
   OwnershipPolicy,
@@ -55,7 +56,9 @@ export interface CaseResult {
 }
 
 const KNOWN_PERMISSIONS = new Map<string, Permission>(
-  [...catalogPermissions, ...scaffolderPermissions].map(p => [p.name, p]),
+  [...catalogPermissions, ...scaffolderPermissions, templateRunPermission].map(
+    p => [p.name, p],
+  ),
 );
 
 function permissionNamed(name: string): Permission {
@@ -273,12 +276,20 @@ class CaseEvaluator {
         if (!readable) {
           return { allowed: false, detail: 'the template is hidden from them' };
         }
-        return {
-          allowed: await this.#decide(
-            permissionNamed('scaffolder.task.create'),
-            user,
-          ),
-        };
+        if (
+          !(await this.#decide(permissionNamed('scaffolder.task.create'), user))
+        ) {
+          return { allowed: false, detail: 'scaffolder.task.create refused' };
+        }
+        // Asked by the template-run-guard module before the task is created.
+        const runnable = await this.#decide(
+          templateRunPermission,
+          user,
+          template,
+        );
+        return runnable
+          ? { allowed: true }
+          : { allowed: false, detail: `${templateRunPermission.name} refused` };
       }
       case 'tagged':
         return {

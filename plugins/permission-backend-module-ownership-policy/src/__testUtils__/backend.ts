@@ -25,6 +25,7 @@ import {
 import type { EntraEmulator } from '@internal/entra-emulator';
 import { signInThroughBrowser } from '@internal/entra-emulator/testUtils';
 import entraAuthModule from '@internal/plugin-auth-backend-module-entra-provider';
+import scaffolderModuleTemplateRunGuard from '@internal/plugin-scaffolder-backend-module-template-run-guard';
 import { permissionModuleOwnershipPolicy } from '../module';
 
 /** The callback URL registered for the portal app in the emulator's seed. */
@@ -187,6 +188,7 @@ export async function startPortalBackend(options: {
       permissionPlugin,
       permissionModuleOwnershipPolicy,
       scaffolderPlugin,
+      scaffolderModuleTemplateRunGuard,
       deployActionStandIn(deploys),
     ],
   });
