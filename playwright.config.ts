@@ -44,7 +44,12 @@ export default defineConfig({
           // emulator runs beside it.
           command: 'yarn dev:backend',
           // The app is served by the backend, so both share its origin.
-          env: { APP_CONFIG_app_baseUrl: 'http://localhost:7007' },
+          env: {
+            APP_CONFIG_app_baseUrl: 'http://localhost:7007',
+            // The access tests register components by URL from a fixture
+            // server on this port (packages/app/e2e-tests/access.test.ts).
+            APP_CONFIG_backend_reading_allow: '[{"host":"localhost:7199"}]',
+          },
           url: 'http://localhost:7007/.backstage/health/v1/readiness',
           reuseExistingServer: false,
           timeout: 180_000,

@@ -20,4 +20,3 @@ export async function signInAs(page: Page, name: string) {
     await expect(nav).toBeVisible({ timeout: 10_000 });
   }).toPass({ timeout: 90_000 });
 }
-
