@@ -93,7 +93,11 @@ export class EntraOrgEntityProvider implements EntityProvider {
     });
   }
 
-  /** One ingestion run; never throws, resolves with what it did. */
+  /**
+   * One ingestion run. Graph and catalog failures do not throw: they resolve
+   * with outcome `failed` (only the state store's own errors propagate).
+   * Runs of one provider never overlap: the scheduler holds the task's lock.
+   */
   async read(): Promise<IngestionRunStatus> {
     if (!this.connection) throw new Error('Not connected to the catalog');
     const { client, store, logger } = this.options;

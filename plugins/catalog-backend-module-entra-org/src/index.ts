@@ -9,6 +9,7 @@ export {
   DEFAULT_MAX_DELETION_SHARE,
 } from './entraOrgProvider';
 export { createGraphClient, ResilientGraphClient } from './graphClient';
+export { normalizeName } from './entityNames';
 export type { RetryPolicy, GraphRunStats } from './graphClient';
 export type { IngestionRunStatus } from './ingestionState';
 export {

@@ -18,23 +18,18 @@ import {
   ENTRA_USER_ID_ANNOTATION,
   NestedGroupOwnershipResolver,
 } from '@internal/plugin-auth-backend-module-entra-provider';
+import { normalizeName } from '@internal/plugin-catalog-backend-module-entra-org';
+import { normalizeEntityName } from '@backstage/plugin-catalog-backend-module-msgraph';
 import { parseAllDocuments } from 'yaml';
 import { OwnedEntityLookup } from '@internal/plugin-permission-backend-module-ownership-policy';
 
-/** Entity names as org ingestion writes them (see catalog-backend-module-entra-org). */
-export function entraEntityName(value: string): string {
-  return value
-    .toLocaleLowerCase('en-US')
-    .replace(/[^a-z0-9._-]+/g, '-')
-    .replace(/^[^a-z0-9]+|[^a-z0-9]+$/g, '')
-    .slice(0, 63)
-    .replace(/[^a-z0-9]+$/, '');
-}
+/** Names as org ingestion gives them: users after their UPN's local part, groups as upstream does. */
+const ingestedUserName = (upn: string) => normalizeName(upn.split('@')[0]);
 
 /**
  * The Entra emulator's seeded organisation as org ingestion puts it in the
  * catalog: users named after the local part of their UPN (disabled accounts
- * skipped), groups after their display name, memberships as `memberOf` on
+ * and guests skipped), groups after their display name, memberships as `memberOf` on
  * users and nesting as `children` on groups. Generated groups (`groupRules`)
  * are left out unless asked for.
  */
@@ -50,12 +45,15 @@ export function seededOrgEntities(
           .map(g => g.id),
   );
   const groups = seed.groups.filter(g => !generated.has(g.id));
-  const users = seed.users.filter(u => u.accountEnabled !== false);
+  // Disabled accounts and B2B guests are not ingested (guests by default).
+  const users = seed.users.filter(
+    u => u.accountEnabled !== false && u.userType !== 'Guest',
+  );
   const userName = new Map(
-    users.map(u => [u.id, entraEntityName(u.userPrincipalName.split('@')[0])]),
+    users.map(u => [u.id, ingestedUserName(u.userPrincipalName)]),
   );
   const groupName = new Map(
-    groups.map(g => [g.id, entraEntityName(g.displayName)]),
+    groups.map(g => [g.id, normalizeEntityName(g.displayName)]),
   );
   const memberOf = new Map<string, string[]>();
   for (const g of groups) {
