@@ -67,6 +67,11 @@ function claimsOf(jwt?: string): Record<string, unknown> {
 
 const refOf = (r: { targetRef: string }) => r.targetRef;
 
+/** Long refs and reasons wrap instead of running out of the card. */
+const WRAP = {
+  style: { whiteSpace: 'normal', overflowWrap: 'anywhere' },
+} as const;
+
 function registerReason(
   allowed: boolean,
   refs: string[],
@@ -252,6 +257,7 @@ export function MyAccessPage() {
         <Grid item xs={12} md={6}>
           <InfoCard title="Who I am">
             <StructuredMetadataTable
+              options={{ titleFormat: (key: string) => key }}
               metadata={{
                 Name: profile.displayName ?? access.token.name ?? '—',
                 'Catalog user': access.userRef,
@@ -272,6 +278,8 @@ export function MyAccessPage() {
               {access.groups.map(g => (
                 <ListItem key={g.ref}>
                   <ListItemText
+                    primaryTypographyProps={WRAP}
+                    secondaryTypographyProps={WRAP}
                     primary={<EntityRefLink entityRef={g.ref} />}
                     secondary={
                       g.via.length > 0
@@ -293,6 +301,8 @@ export function MyAccessPage() {
                 {access.owned.map(e => (
                   <ListItem key={stringifyEntityRef(e)}>
                     <ListItemText
+                      primaryTypographyProps={WRAP}
+                      secondaryTypographyProps={WRAP}
                       primary={<EntityRefLink entityRef={e} />}
                       secondary={`owned by ${String(e.spec?.owner ?? '')}`}
                     />
@@ -308,6 +318,8 @@ export function MyAccessPage() {
               {access.capabilities.map(c => (
                 <ListItem key={c.action}>
                   <ListItemText
+                    primaryTypographyProps={WRAP}
+                    secondaryTypographyProps={WRAP}
                     primary={`${c.allowed ? 'Allowed' : 'Not allowed'}: ${
                       c.action
                     }`}

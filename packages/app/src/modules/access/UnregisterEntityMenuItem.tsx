@@ -115,18 +115,20 @@ const unregisterEntityMenuItem = EntityContextMenuItemBlueprint.make({
       const denied = !permission.loading && !permission.allowed;
       return {
         title: denied ? (
-          <div>
+          <div data-denied-reason>
+            {/* Menu items are one line high; this one carries its reason. */}
+            <style>
+              {
+                '.bui-MenuItem:has([data-denied-reason]) { height: auto; padding-block: 6px; }'
+              }
+            </style>
             <div>Unregister entity</div>
             <Typography
               variant="caption"
               color="textSecondary"
               style={{ whiteSpace: 'normal', maxWidth: 320, display: 'block' }}
             >
-              {ownerOnlyReason(
-                entity,
-                'unregister',
-                readPolicySummary(config),
-              )}
+              {ownerOnlyReason(entity, 'unregister', readPolicySummary(config))}
             </Typography>
           </div>
         ) : (

@@ -24,4 +24,3 @@ export const accessPlugin = createFrontendPlugin({
   pluginId: 'access',
   extensions: [myAccessPage],
 });
-
