@@ -26,9 +26,7 @@ const GROUP_ID = 'graph.microsoft.com/group-id';
 const databases = TestDatabases.create({ ids: ['SQLITE_3'] });
 
 async function newStore(): Promise<ProviderStateStore> {
-  return DatabaseProviderStateStore.create(
-    await databases.init('SQLITE_3'),
-  );
+  return DatabaseProviderStateStore.create(await databases.init('SQLITE_3'));
 }
 
 /** A catalog stand-in that keeps what the last full mutation applied. */
@@ -47,9 +45,14 @@ function catalogConnection() {
 
 async function setup(
   emulator: EntraEmulator,
-  options: { store?: ProviderStateStore; guests?: 'include' | 'exclude' } = {},
+  options: {
+    store?: ProviderStateStore;
+    guests?: 'include' | 'exclude';
+    loadUserPhotos?: boolean;
+  } = {},
 ) {
   const config = {
+    loadUserPhotos: options.loadUserPhotos,
     id: 'default',
     target: emulator.graphBaseUrl,
     authority: emulator.httpsUrl,
@@ -106,9 +109,7 @@ describe('EntraOrgEntityProvider against the emulator', () => {
         .filter(g => g.metadata.annotations?.[GROUP_ID])
         .map(g => [g.metadata.annotations![GROUP_ID], g]),
     );
-    expect([...userByOid.keys()].sort()).toEqual(
-      members.map(u => u.id).sort(),
-    );
+    expect([...userByOid.keys()].sort()).toEqual(members.map(u => u.id).sort());
     expect([...groupById.keys()].sort()).toEqual(
       seed.groups.map(g => g.id).sort(),
     );
@@ -177,6 +178,33 @@ describe('EntraOrgEntityProvider against the emulator', () => {
     ).toContain(guest.id);
   });
 
+  it('reads photos only when asked, and a failing photo read never fails the run', async () => {
+    const ada = emulator.seed.users.find(u => u.displayName === 'Ada Admin')!;
+    const picture = (entities: Entity[]) =>
+      users(entities).find(u => u.metadata.annotations![USER_ID] === ada.id)!
+        .spec.profile?.picture;
+
+    const off = await setup(emulator);
+    const withoutPhotos = await off.provider.read();
+    expect(picture(off.catalog.entities)).toBeUndefined();
+
+    const on = await setup(emulator, { loadUserPhotos: true });
+    const withPhotos = await on.provider.read();
+    expect(picture(on.catalog.entities)).toMatch(/^data:image\//);
+    expect(withPhotos.graph.requests).toBeGreaterThan(
+      withoutPhotos.graph.requests,
+    );
+
+    emulator.setFaults([
+      { route: '/v1.0/users/*/photo*', type: 'unavailable' },
+    ]);
+    const failing = await setup(emulator, { loadUserPhotos: true });
+    const status = await failing.provider.read();
+    expect(status.outcome).toBe('applied');
+    expect(picture(failing.catalog.entities)).toBeUndefined();
+    expect(users(failing.catalog.entities)).toHaveLength(status.read!.users);
+  });
+
   it.each<[string, FaultRule & { times: number }]>([
     [
       '429 with an integer Retry-After',
@@ -201,23 +229,23 @@ describe('EntraOrgEntityProvider against the emulator', () => {
     ],
     ['503', { route: '/v1.0/users', type: 'unavailable', times: 2 }],
     ['a connection reset', { route: '/v1.0/groups', type: 'reset', times: 1 }],
-  ])(
-    'rides out a passing fault: %s',
-    async (_name, rule) => {
-      const { provider, catalog } = await setup(emulator);
-      emulator.setFaults([rule]);
-      const status = await provider.read();
-      expect(status.outcome).toBe('applied');
-      expect(status.graph.retries).toBe(rule.times);
-      expect(status.graph.throttled).toBe(
-        rule.type === 'throttle' ? rule.times : 0,
-      );
-      expect(users(catalog.entities).length).toBe(status.read!.users);
-    },
-  );
+  ])('rides out a passing fault: %s', async (_name, rule) => {
+    const { provider, catalog } = await setup(emulator);
+    emulator.setFaults([rule]);
+    const status = await provider.read();
+    expect(status.outcome).toBe('applied');
+    expect(status.graph.retries).toBe(rule.times);
+    expect(status.graph.throttled).toBe(
+      rule.type === 'throttle' ? rule.times : 0,
+    );
+    expect(users(catalog.entities).length).toBe(status.read!.users);
+  });
 
   it.each<[string, FaultRule]>([
-    ['persistent 429', { route: '/v1.0/users', type: 'throttle', retryAfter: 0 }],
+    [
+      'persistent 429',
+      { route: '/v1.0/users', type: 'throttle', retryAfter: 0 },
+    ],
     ['persistent 503', { route: '/v1.0/groups', type: 'unavailable' }],
     ['persistent connection resets', { route: '/v1.0/users', type: 'reset' }],
     [
