@@ -36,8 +36,9 @@ async function transform(
   // What the upstream reader does with the provisional names: references.
   const platform1 = groups.find(g => g.metadata.name === ID.platform1)!;
   platform1.spec.children.push(`group:default/${ID.platform2}`);
-  groups.find(g => g.metadata.name === ID.platform2)!.spec.parent =
-    `group:default/${ID.platform1}`;
+  groups.find(
+    g => g.metadata.name === ID.platform2,
+  )!.spec.parent = `group:default/${ID.platform1}`;
   users.find(u => u.metadata.name === ID.lee)!.spec.memberOf = [
     `group:default/${ID.platform2}`,
   ];

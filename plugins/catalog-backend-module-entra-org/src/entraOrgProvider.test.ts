@@ -294,6 +294,21 @@ describe('EntraOrgEntityProvider against the emulator', () => {
     },
   );
 
+  it('does not retry sooner than Graph asks: a Retry-After beyond the longest wait fails the run at once', async () => {
+    const { provider, catalog, retries } = await setup(emulator);
+    emulator.setFaults([
+      { route: '/v1.0/users', type: 'throttle', retryAfter: 120 },
+    ]);
+    const started = Date.now();
+    const status = await provider.read();
+    expect(status.outcome).toBe('failed');
+    expect(status.graph).toMatchObject({ retries: 0, throttled: 1 });
+    expect(status.error).toMatch(/TooManyRequests/);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(catalog.mutations).toBe(0);
+    expect(retries).toEqual([60_000]);
+  });
+
   it('refuses an empty directory, also after a restart, until an admin allows the removal once', async () => {
     const first = await setup(emulator);
     await first.provider.read();

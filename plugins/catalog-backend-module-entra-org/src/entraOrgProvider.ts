@@ -154,7 +154,9 @@ export class EntraOrgEntityProvider implements EntityProvider {
       const message = `Reading the organisation from Microsoft Graph failed: ${
         (error as Error).message
       }`;
-      logger.error(`Entra org ingestion failed; the catalog is unchanged. ${message}`);
+      logger.error(
+        `Entra org ingestion failed; the catalog is unchanged. ${message}`,
+      );
       return finish({
         outcome: 'failed',
         ingested: state.baseline,
@@ -173,7 +175,9 @@ export class EntraOrgEntityProvider implements EntityProvider {
         `Graph returned ${counts[removal.kind]} ${removal.kind}, ${
           removal.removed
         } fewer than the ${state.baseline![removal.kind]} ingested last time ` +
-        `(more than ${this.maxShare() * 100}% would be removed). The catalog is unchanged. ` +
+        `(more than ${
+          this.maxShare() * 100
+        }% would be removed). The catalog is unchanged. ` +
         'If the removal is intended, an admin can allow it once (Entra org status card, or ' +
         `POST /api/catalog/entra-org/providers/${this.providerId}/allow-removal).`;
       logger.error(`Entra org ingestion refused: ${error}`);
@@ -305,6 +309,8 @@ export class EntraOrgEntityProvider implements EntityProvider {
   }
 
   private backoff() {
-    return this.options.failureBackoff ?? { initialMs: 60_000, maxMs: 1_800_000 };
+    return (
+      this.options.failureBackoff ?? { initialMs: 60_000, maxMs: 1_800_000 }
+    );
   }
 }

@@ -13,7 +13,10 @@ export interface RetryPolicy {
   maxRetries: number;
   /** First backoff when Graph gives no Retry-After (default 1 s); doubles per retry. */
   baseDelayMs: number;
-  /** Longest single wait, also the cap on a Retry-After Graph asks for (default 60 s). */
+  /**
+   * Longest single wait (default 60 s). A Retry-After asking for more fails
+   * the run instead: its retry comes with the run's own backoff.
+   */
   maxDelayMs: number;
 }
 
@@ -57,7 +60,10 @@ export function backoffDelay(
   policy: RetryPolicy,
   random = Math.random,
 ): number {
-  const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** attempt);
+  const ceiling = Math.min(
+    policy.maxDelayMs,
+    policy.baseDelayMs * 2 ** attempt,
+  );
   return Math.round(random() * ceiling);
 }
 
@@ -165,12 +171,16 @@ export class ResilientGraphClient extends MicrosoftGraphClient {
         if (!RETRIABLE_STATUS.has(response.status)) return response;
         if (response.status === 429) this.stats.throttled++;
         const retryAfter = parseRetryAfter(response.headers.get('retry-after'));
-        waitMs = Math.min(
-          retryAfter ?? backoffDelay(attempt, this.retry),
-          this.retry.maxDelayMs,
-        );
-        // Out of retries: upstream turns the answer into Graph's error.
-        if (attempt >= this.retry.maxRetries) return response;
+        waitMs = retryAfter ?? backoffDelay(attempt, this.retry);
+        // Out of retries, or Graph asks for a longer pause than a run should
+        // sit through (retrying sooner would only be throttled again): the
+        // run fails with Graph's error and its own backoff takes over.
+        if (
+          attempt >= this.retry.maxRetries ||
+          waitMs > this.retry.maxDelayMs
+        ) {
+          return response;
+        }
         // Free the connection before waiting.
         await response.body?.cancel();
       } catch (error) {

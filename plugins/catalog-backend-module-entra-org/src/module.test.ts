@@ -115,7 +115,11 @@ describe('catalogModuleEntraOrg in a backend', () => {
         mockServices.permissions.factory({ result: AuthorizeResult.DENY }),
         mockServices.rootConfig.factory({
           data: providerConfig(emulator, {
-            schedule: { frequency: { minutes: 30 }, timeout: { minutes: 5 }, initialDelay: { hours: 1 } },
+            schedule: {
+              frequency: { minutes: 30 },
+              timeout: { minutes: 5 },
+              initialDelay: { hours: 1 },
+            },
           }),
         }),
       ],
@@ -141,17 +145,20 @@ describe('catalogModuleEntraOrg in a backend', () => {
       { guests: 'sometimes' },
       /catalog\.providers\.microsoftGraphOrg\.default\.guests must be 'include' or 'exclude'/,
     ],
-  ])('fails startup on a wrong setting, naming the key', async (extra, message) => {
-    await expect(
-      startTestBackend({
-        features: [
-          catalogPlugin,
-          catalogModuleEntraOrg,
-          mockServices.rootConfig.factory({
-            data: providerConfig(emulator, extra),
-          }),
-        ],
-      }),
-    ).rejects.toThrow(message);
-  });
+  ])(
+    'fails startup on a wrong setting, naming the key',
+    async (extra, message) => {
+      await expect(
+        startTestBackend({
+          features: [
+            catalogPlugin,
+            catalogModuleEntraOrg,
+            mockServices.rootConfig.factory({
+              data: providerConfig(emulator, extra),
+            }),
+          ],
+        }),
+      ).rejects.toThrow(message);
+    },
+  );
 });
