@@ -122,8 +122,12 @@ export class EntraOrgEntityProvider implements EntityProvider {
       const consecutiveFailures = failed
         ? (state.lastRun?.consecutiveFailures ?? 0) + 1
         : 0;
+      // Backoff, but never sooner than a pause Graph asked for.
       const retryInMs = failed
-        ? failureBackoffMs(consecutiveFailures, this.backoff())
+        ? Math.max(
+            failureBackoffMs(consecutiveFailures, this.backoff()),
+            client.requestedPauseMs() ?? 0,
+          )
         : undefined;
       const status: IngestionRunStatus = {
         providerId: this.providerId,

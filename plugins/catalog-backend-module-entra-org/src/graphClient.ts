@@ -125,6 +125,7 @@ export class ResilientGraphClient extends MicrosoftGraphClient {
   private stats: GraphRunStats = { requests: 0, retries: 0, throttled: 0 };
   private failure: Error | undefined;
   private controller = new AbortController();
+  private pauseRequested: number | undefined;
 
   constructor(
     baseUrl: string,
@@ -141,6 +142,7 @@ export class ResilientGraphClient extends MicrosoftGraphClient {
   beginRun(): AbortSignal {
     this.stats = { requests: 0, retries: 0, throttled: 0 };
     this.failure = undefined;
+    this.pauseRequested = undefined;
     this.controller = new AbortController();
     return this.controller.signal;
   }
@@ -149,6 +151,14 @@ export class ResilientGraphClient extends MicrosoftGraphClient {
   endRun(): GraphRunStats {
     if (this.failure) throw this.failure;
     return { ...this.stats };
+  }
+
+  /**
+   * The longest pause Graph asked for (Retry-After, ms) that this run did not
+   * sit through; the next run should not start before it has passed.
+   */
+  requestedPauseMs(): number | undefined {
+    return this.pauseRequested;
   }
 
   /** Counts so far, also after a failed run. */
@@ -179,6 +189,12 @@ export class ResilientGraphClient extends MicrosoftGraphClient {
           attempt >= this.retry.maxRetries ||
           waitMs > this.retry.maxDelayMs
         ) {
+          if (retryAfter !== undefined) {
+            this.pauseRequested = Math.max(
+              this.pauseRequested ?? 0,
+              retryAfter,
+            );
+          }
           return response;
         }
         // Free the connection before waiting.
