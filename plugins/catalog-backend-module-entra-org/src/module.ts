@@ -6,7 +6,7 @@ import {
 import { Config } from '@backstage/config';
 import { readProviderConfigs } from '@backstage/plugin-catalog-backend-module-msgraph';
 import { catalogProcessingExtensionPoint } from '@backstage/plugin-catalog-node';
-import { durationToMilliseconds } from '@backstage/types';
+import { durationToMilliseconds, HumanDuration } from '@backstage/types';
 import { GuestPolicy } from './entityNames';
 import {
   DEFAULT_MAX_DELETION_SHARE,
@@ -41,11 +41,16 @@ export function readEntraOrgExtras(
   return { maxDeletionShare, guests };
 }
 
-/** The longest backoff after failures: the schedule's own frequency. */
+/**
+ * The longest backoff after failures: the schedule's own frequency (a cron or
+ * manual schedule has none; 30 minutes then).
+ */
 function frequencyMs(schedule: SchedulerServiceTaskScheduleDefinition) {
-  const f = schedule.frequency as object;
+  const f = schedule.frequency;
   if ('cron' in f || 'trigger' in f) return 30 * 60_000;
-  return durationToMilliseconds(schedule.frequency as any);
+  // A luxon Duration when set in code, a HumanDuration when read from config.
+  if ('toMillis' in f && typeof f.toMillis === 'function') return f.toMillis();
+  return durationToMilliseconds(f as HumanDuration);
 }
 
 /**
