@@ -44,6 +44,8 @@ const http = require('node:http');
 const https = require('node:https');
 const os = require('node:os');
 const path = require('node:path');
+const { cpuMs, memory } = require('./lib/proc.cjs');
+const { printVariantTable } = require('./lib/table.cjs');
 const { parseArgs } = require('node:util');
 
 const { values: opts } = parseArgs({
@@ -65,7 +67,6 @@ const backendEntry = path.join(__dirname, 'org-ingestion', 'backend.cjs');
 const backendPort = Number(opts.port);
 const backendUrl = `http://localhost:${backendPort}`;
 const pollMs = Number(opts['poll-ms']);
-const CLK_TCK = 100;
 
 const VARIANTS = {
   upstream: { module: 'upstream', db: 'sqlite' },
@@ -144,62 +145,6 @@ const {
   createEntraEmulator,
   generateTenant,
 } = require('@internal/entra-emulator');
-
-// ---------------------------------------------------------------------------
-// /proc readings of the backend's process tree.
-function processTree(pid) {
-  const pids = [pid];
-  for (let i = 0; i < pids.length; i++) {
-    try {
-      for (const task of fs.readdirSync(`/proc/${pids[i]}/task`)) {
-        const children = fs
-          .readFileSync(`/proc/${pids[i]}/task/${task}/children`, 'utf8')
-          .trim();
-        if (children) pids.push(...children.split(/\s+/).map(Number));
-      }
-    } catch {
-      /* gone */
-    }
-  }
-  return pids;
-}
-
-function procStatus(pid) {
-  try {
-    const text = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-    const kb = key => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(text)?.[1]);
-    return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
-  } catch {
-    return undefined;
-  }
-}
-
-function cpuMs(pid) {
-  let total = 0;
-  for (const p of processTree(pid)) {
-    try {
-      const stat = fs.readFileSync(`/proc/${p}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      total += ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
-    } catch {
-      /* gone */
-    }
-  }
-  return total;
-}
-
-function memory(pid) {
-  let rss = 0;
-  let hwm = 0;
-  for (const p of processTree(pid)) {
-    const s = procStatus(p);
-    if (s) {
-      rss += s.rss;
-      hwm = Math.max(hwm, s.hwm);
-    }
-  }
-  return { rss, hwm };
-}
 
 // ---------------------------------------------------------------------------
 // PostgreSQL: throwaway databases per run, and a look into the catalog's tables.
@@ -578,38 +523,7 @@ function printResults(results, ctx) {
     ['peak RSS (VmHWM) at end MB', r => String(mb(r.hwm))],
     ['error', r => r.error ?? '-'],
   ];
-  const width0 = Math.max(...rows.map(r => r[0].length));
-  const cells = rows.map(([label, f]) => [
-    label,
-    ...results.map(r => {
-      try {
-        return f(r);
-      } catch {
-        return '-';
-      }
-    }),
-  ]);
-  const widths = results.map((_, i) =>
-    Math.min(
-      60,
-      Math.max(
-        results[i].name.length,
-        ...cells.map(c => String(c[i + 1]).length),
-      ),
-    ),
-  );
-  const line = cs =>
-    cs
-      .map((c, i) =>
-        i === 0
-          ? c.padEnd(width0)
-          : String(c)
-              .slice(0, 60)
-              .padStart(widths[i - 1]),
-      )
-      .join('  ');
-  console.log(line(['variant', ...results.map(r => r.name)]));
-  for (const c of cells) console.log(line(c));
+  printVariantTable(rows, results);
 
   for (const r of results) {
     if (!r.timeline.length) continue;

@@ -59,6 +59,8 @@ const crypto = require('node:crypto');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
+const { cpuMs, memory } = require('./lib/proc.cjs');
+const { printVariantTable } = require('./lib/table.cjs');
 const { parseArgs } = require('node:util');
 
 const { values: opts } = parseArgs({
@@ -82,7 +84,6 @@ const root = path.resolve(__dirname, '..');
 const backendEntry = path.join(__dirname, 'permissions', 'backend.cjs');
 const backendPort = Number(opts.port);
 const backendUrl = `http://127.0.0.1:${backendPort}`;
-const CLK_TCK = 100;
 const BY_QUERY = '/api/catalog/entities/by-query?limit=100';
 const FULL_LIST = '/api/catalog/entities?filter=kind=component';
 
@@ -223,28 +224,6 @@ function generateCatalog(total) {
     person: { ref: `user:default/${person.name}`, ent: [...refs] },
     ownedResources,
   };
-}
-
-// ---------------------------------------------------------------------------
-// /proc readings of the backend process.
-function procStatus(pid) {
-  try {
-    const text = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-    const kb = key => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(text)?.[1]);
-    return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
-  } catch {
-    return {};
-  }
-}
-
-function cpuMs(pid) {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
-  } catch {
-    return NaN;
-  }
 }
 
 // ---------------------------------------------------------------------------
@@ -525,7 +504,7 @@ async function ingest(ctx) {
       dbDir,
       readyMs: readyAt - backend.t0,
       visibleMs: visibleAt - readyAt,
-      hwm: procStatus(backend.child.pid).hwm,
+      hwm: memory(backend.child.pid).hwm,
       logFile: backend.logFile,
     };
   } finally {
@@ -560,7 +539,7 @@ async function runVariant(name, ctx) {
   try {
     result.readyMs = (await waitReady(backend, token, deadline)) - backend.t0;
     await waitVisible(backend, token, catalog.counts, deadline);
-    result.rssReady = procStatus(pid).rss;
+    result.rssReady = memory(pid).rss;
     result.quietMs = await waitQuiet(pid);
     result.catalogTotal = (
       await getJson('/api/catalog/entities/by-query?limit=1&fields=kind', {
@@ -582,12 +561,12 @@ async function runVariant(name, ctx) {
         pid,
       );
     }
-    const s = procStatus(pid);
+    const s = memory(pid);
     result.rssEnd = s.rss;
     result.hwm = s.hwm;
   } catch (error) {
     result.error = error.message;
-    result.hwm = procStatus(pid).hwm;
+    result.hwm = memory(pid).hwm;
   } finally {
     await backend.stop();
     result.backendErrors = backend.errors;
@@ -688,38 +667,7 @@ function printResults(results, ctx) {
     ['peak RSS (VmHWM) MB', r => mb(r.hwm)],
     ['error', r => r.error ?? '-'],
   ];
-  const width0 = Math.max(...rows.map(r => r[0].length));
-  const cells = rows.map(([label, f]) => [
-    label,
-    ...results.map(r => {
-      try {
-        return f(r);
-      } catch {
-        return '-';
-      }
-    }),
-  ]);
-  const widths = results.map((_, i) =>
-    Math.min(
-      60,
-      Math.max(
-        results[i].name.length,
-        ...cells.map(cs => String(cs[i + 1]).length),
-      ),
-    ),
-  );
-  const line = cs =>
-    cs
-      .map((v, i) =>
-        i === 0
-          ? v.padEnd(width0)
-          : String(v)
-              .slice(0, 60)
-              .padStart(widths[i - 1]),
-      )
-      .join('  ');
-  console.log(line(['variant', ...results.map(r => r.name)]));
-  for (const cs of cells) console.log(line(cs));
+  printVariantTable(rows, results);
   for (const r of results) {
     const other = Object.entries(r.byQuery?.counts.http ?? {})
       .map(([k, v]) => `${k} ${v}`)
