@@ -6,7 +6,10 @@ import {
   FaultRule,
   generateTenant,
 } from '@internal/entra-emulator';
-import { startTestEmulator } from '@internal/entra-emulator/testUtils';
+import {
+  recordConnections,
+  startTestEmulator,
+} from '@internal/entra-emulator/testUtils';
 import { EntraOrgEntityProvider } from './entraOrgProvider';
 import { createGraphClient, RetryPolicy } from './graphClient';
 import {
@@ -94,8 +97,18 @@ describe('EntraOrgEntityProvider against the emulator', () => {
 
   it('ingests the seeded org completely: every user, group, membership and nesting edge', async () => {
     const { provider, catalog } = await setup(emulator);
-    const status = await provider.read();
+    // Token and Graph requests alike: nothing leaves the machine (no public
+    // instance discovery for the emulator's authority).
+    const connections = recordConnections();
+    let status;
+    try {
+      status = await provider.read();
+    } finally {
+      connections.restore();
+    }
     expect(status.outcome).toBe('applied');
+    expect(connections.hosts.length).toBeGreaterThan(0);
+    expect(connections.nonLoopback()).toEqual([]);
 
     const { seed } = emulator;
     const members = seed.users.filter(
