@@ -1,4 +1,4 @@
-import { Request } from 'express';
+import { Request, Response } from 'express';
 import { EmulatorContext } from '../context';
 import { graphErrors } from './errors';
 import { ODataError, parseFilter } from './odataFilter';
@@ -27,9 +27,9 @@ export function readSelect(req: Request): string[] | undefined {
 }
 
 function isAdvanced(req: Request): boolean {
-  const level = String(req.headers.consistencylevel ?? '').toLowerCase();
   return (
-    level === 'eventual' && String(req.query.$count).toLowerCase() === 'true'
+    hasEventualConsistency(req) &&
+    String(req.query.$count).toLowerCase() === 'true'
   );
 }
 
@@ -48,34 +48,13 @@ export function sendCollection(
   },
 ): Record<string, unknown> {
   const q = req.query as Record<string, string | undefined>;
-  const consistency =
-    String(req.headers.consistencylevel ?? '').toLowerCase() === 'eventual';
   const top = q.$top === undefined ? DEFAULT_TOP : Number(q.$top);
   if (!Number.isInteger(top) || top < 1 || top > MAX_TOP) {
     throw graphErrors.pageSize(String(q.$top));
   }
-  if (q.$count !== undefined && !consistency)
+  if (q.$count !== undefined && !hasEventualConsistency(req))
     throw graphErrors.countNeedsConsistency();
-
-  let result = items;
-  try {
-    if (q.$filter) {
-      const filter = parseFilter(q.$filter);
-      if (filter.advancedOperators.length && !isAdvanced(req)) {
-        throw graphErrors.advancedOperator(filter.advancedOperators[0]);
-      }
-      result = result.filter(o => filter.matches(o));
-    }
-    if (q.$search !== undefined) {
-      if (!consistency) throw graphErrors.searchNeedsConsistency();
-      const search = parseSearch(q.$search);
-      result = result.filter(o => search(o));
-    }
-  } catch (e) {
-    if (e instanceof ODataError)
-      throw graphErrors.badRequest(`Invalid filter clause: ${e.message}`);
-    throw e;
-  }
+  let result = applyFilterAndSearch(req, items, isAdvanced(req));
 
   // Fault routes are matched on the full path (`/v1.0/users`), as everywhere else.
   const path = `${req.baseUrl}${req.path}`;
@@ -112,6 +91,63 @@ export function sendCollection(
   }
   body.value = slice;
   return body;
+}
+
+/**
+ * Answers a `/$count` segment (`/users/$count`) as Graph does: the size of
+ * the collection after `$filter`/`$search`, as a bare integer in
+ * `text/plain`. Like every directory count it needs `ConsistencyLevel:
+ * eventual`, which also enables the advanced filter operators.
+ */
+export function sendCount(
+  ctx: EmulatorContext,
+  req: Request,
+  res: Response,
+  items: GraphObject[],
+): undefined {
+  if (!hasEventualConsistency(req)) throw graphErrors.countNeedsConsistency();
+  let result = applyFilterAndSearch(req, items, true);
+  if (
+    ctx.faults.take(`${req.baseUrl}${req.path}`, req.method, ['emptyDirectory'])
+  )
+    result = [];
+  res.type('text/plain').send(String(result.length));
+  return undefined;
+}
+
+function hasEventualConsistency(req: Request): boolean {
+  return (
+    String(req.headers.consistencylevel ?? '').toLowerCase() === 'eventual'
+  );
+}
+
+function applyFilterAndSearch(
+  req: Request,
+  items: GraphObject[],
+  advanced: boolean,
+): GraphObject[] {
+  const q = req.query as Record<string, string | undefined>;
+  let result = items;
+  try {
+    if (q.$filter) {
+      const filter = parseFilter(q.$filter);
+      if (filter.advancedOperators.length && !advanced) {
+        throw graphErrors.advancedOperator(filter.advancedOperators[0]);
+      }
+      result = result.filter(o => filter.matches(o));
+    }
+    if (q.$search !== undefined) {
+      if (!hasEventualConsistency(req))
+        throw graphErrors.searchNeedsConsistency();
+      const search = parseSearch(q.$search);
+      result = result.filter(o => search(o));
+    }
+  } catch (e) {
+    if (e instanceof ODataError)
+      throw graphErrors.badRequest(`Invalid filter clause: ${e.message}`);
+    throw e;
+  }
+  return result;
 }
 
 function nextLink(req: Request, nextOffset: number): string {

@@ -167,6 +167,62 @@ describe('Graph v1.0 routes, queries and error shapes', () => {
     expect(res.status).toBe(400);
   });
 
+  it('/users/$count and /groups/$count answer a plain integer with ConsistencyLevel: eventual', async () => {
+    const users = await get('/users/$count', appToken, eventual);
+    expect(users.status).toBe(200);
+    expect(users.type).toMatch(/^text\/plain/);
+    expect((users.body as Buffer).toString()).toBe(
+      String(emulator.seed.users.length),
+    );
+    const groups = await get('/groups/$count', appToken, eventual);
+    expect(groups.status).toBe(200);
+    expect((groups.body as Buffer).toString()).toBe(
+      String(emulator.seed.groups.length),
+    );
+  });
+
+  it('/$count counts the filtered set, advanced operators included', async () => {
+    const disabled = emulator.seed.users.filter(
+      u => u.accountEnabled === false,
+    ).length;
+    expect(disabled).toBeGreaterThan(0);
+    const res = await get(
+      '/users/$count?$filter=accountEnabled eq false',
+      appToken,
+      eventual,
+    );
+    expect((res.body as Buffer).toString()).toBe(String(disabled));
+    const members = emulator.seed.users.filter(
+      u => u.userType !== 'Guest',
+    ).length;
+    const ne = await get(
+      "/users/$count?$filter=userType ne 'Guest'",
+      appToken,
+      eventual,
+    );
+    expect((ne.body as Buffer).toString()).toBe(String(members));
+    const payments = 'ad013c4b-ba4d-441e-841e-1063643c3aec';
+    const memberCount = await get(
+      `/groups/${payments}/members/microsoft.graph.user/$count`,
+      appToken,
+      eventual,
+    );
+    expect((memberCount.body as Buffer).toString()).toBe('3');
+  });
+
+  it('/users/$count without ConsistencyLevel: 400 Request_BadRequest, as Graph answers', async () => {
+    const res = await get('/users/$count');
+    expect(res.status).toBe(400);
+    expectGraphError(res.body, 'Request_BadRequest');
+    expect(res.body.error.message).toBe('$count is not currently supported.');
+  });
+
+  it('$count on a single object is not a route', async () => {
+    const res = await get(`/users/${ADA}/$count`, appToken, eventual);
+    expect(res.status).toBe(400);
+    expectGraphError(res.body, 'BadRequest');
+  });
+
   it('members carry @odata.type; the user cast returns users only; $expand=members', async () => {
     const payments = 'ad013c4b-ba4d-441e-841e-1063643c3aec';
     const members = await get(`/groups/${payments}/members?$select=id`);

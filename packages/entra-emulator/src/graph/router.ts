@@ -4,7 +4,7 @@ import { BearerError, verifyBearer } from '../oidc/bearer';
 import { JwtClaims } from '../oidc/jwt';
 import { GRAPH_APP_ID } from '../oidc/resources';
 import { SeedUser } from '../types';
-import { sendCollection, readSelect } from './collection';
+import { sendCollection, sendCount, readSelect } from './collection';
 import { GraphError, graphErrors, sendGraphError } from './errors';
 import { generatePhoto, PHOTO_SIZES } from './photos';
 import {
@@ -92,25 +92,61 @@ function requirePermission(claims: JwtClaims, permissions: string[]) {
     throw graphErrors.forbidden();
 }
 
+/**
+ * How a collection route answers: its items, or only their number when the
+ * path ends in Graph's `/$count` segment. Anything that is not a collection
+ * has no `/$count`.
+ */
+interface Answer {
+  countOnly: boolean;
+  list(
+    items: GraphObject[],
+    opts: Parameters<typeof sendCollection>[3],
+  ): Record<string, unknown> | undefined;
+  single<T>(value: T): T;
+}
+
+function answerFor(
+  ctx: EmulatorContext,
+  req: Request,
+  res: Response,
+  countOnly: boolean,
+): Answer {
+  return {
+    countOnly,
+    list: (items, opts) =>
+      countOnly
+        ? sendCount(ctx, req, res, items)
+        : sendCollection(ctx, req, items, opts),
+    single: value => {
+      if (countOnly) throw graphErrors.noRoute('$count');
+      return value;
+    },
+  };
+}
+
 function dispatch(
   ctx: EmulatorContext,
   view: GraphView,
   req: Request,
   res: Response,
   claims: JwtClaims,
-  s: string[],
+  path: string[],
 ): unknown {
   const get = req.method === 'GET';
+  const countOnly = path.length > 1 && path[path.length - 1] === '$count';
+  const s = countOnly ? path.slice(0, -1) : path;
+  const answer = answerFor(ctx, req, res, countOnly);
   if (s[0] === 'me') {
     if (!claims.scp) throw graphErrors.meNeedsDelegated();
     requirePermission(claims, ['User.Read', ...READ_USERS]);
     const me = ctx.directory.findUser(String(claims.oid));
     if (!me) throw graphErrors.notFound(String(claims.oid));
-    return userRoutes(ctx, view, req, res, me, s.slice(1), ['me']);
+    return userRoutes(ctx, view, req, res, answer, me, s.slice(1), ['me']);
   }
   if (s[0] === 'users' && get && s.length === 1) {
     requirePermission(claims, READ_USERS);
-    return sendCollection(ctx, req, view.users, {
+    return answer.list(view.users, {
       keepType: false,
       expand: expandUser(ctx, view),
     });
@@ -120,11 +156,20 @@ function dispatch(
     const self = user && user.id === claims.oid;
     if (!self) requirePermission(claims, READ_USERS);
     if (!user) throw graphErrors.notFound(s[1]);
-    return userRoutes(ctx, view, req, res, user, s.slice(2), s.slice(0, 2));
+    return userRoutes(
+      ctx,
+      view,
+      req,
+      res,
+      answer,
+      user,
+      s.slice(2),
+      s.slice(0, 2),
+    );
   }
   if (s[0] === 'groups' && get && s.length === 1) {
     requirePermission(claims, READ_GROUPS);
-    return sendCollection(ctx, req, view.groups, {
+    return answer.list(view.groups, {
       keepType: false,
       expand: expandGroup(ctx, view),
     });
@@ -134,21 +179,21 @@ function dispatch(
     const group = ctx.directory.groupsById.get(s[1]);
     if (!group) throw graphErrors.notFound(s[1]);
     if (s.length === 2)
-      return project(view.byId.get(group.id)!, readSelect(req), false);
+      return answer.single(
+        project(view.byId.get(group.id)!, readSelect(req), false),
+      );
     if (s[2] === 'members') {
       const members = group.members
         .map(id => view.byId.get(id)!)
         .filter(Boolean);
       const cast = s[3];
-      if (!cast) return sendCollection(ctx, req, members, { keepType: true });
+      if (!cast) return answer.list(members, { keepType: true });
       const type = {
         'microsoft.graph.user': '#microsoft.graph.user',
         'microsoft.graph.group': '#microsoft.graph.group',
       }[cast];
       if (!type) throw graphErrors.noRoute(cast);
-      return sendCollection(
-        ctx,
-        req,
+      return answer.list(
         members.filter(m => m['@odata.type'] === type),
         { keepType: false },
       );
@@ -156,8 +201,8 @@ function dispatch(
   }
   if (s[0] === 'organization' && get) {
     const org = organization(ctx);
-    if (s.length === 1) return { value: [org] };
-    if (s[1] === ctx.directory.tenantId) return org;
+    if (s.length === 1) return answer.single({ value: [org] });
+    if (s[1] === ctx.directory.tenantId) return answer.single(org);
     throw graphErrors.notFound(s[1]);
   }
   throw graphErrors.noRoute(s[s.length - 1] ?? '');
@@ -168,24 +213,28 @@ function userRoutes(
   view: GraphView,
   req: Request,
   res: Response,
+  answer: Answer,
   user: SeedUser,
   rest: string[],
   base: string[],
 ): unknown {
   if (rest.length === 0)
-    return project(view.byId.get(user.id)!, readSelect(req), false);
+    return answer.single(
+      project(view.byId.get(user.id)!, readSelect(req), false),
+    );
   if (rest[0] === 'memberOf') {
     const groups = ctx.directory
       .memberOf(user.id)
       .map(id => view.byId.get(id)!);
-    return sendCollection(ctx, req, groups, { keepType: true });
+    return answer.list(groups, { keepType: true });
   }
   if (rest[0] === 'transitiveMemberOf') {
     const groups = ctx.directory
       .transitiveMemberOf(user.id)
       .map(id => view.byId.get(id)!);
-    return sendCollection(ctx, req, groups, { keepType: true });
+    return answer.list(groups, { keepType: true });
   }
+  if (answer.countOnly) throw graphErrors.noRoute('$count');
   if (rest[0] === 'getMemberObjects' && req.method === 'POST') {
     // Where the groups-overage marker in tokens points.
     return { value: ctx.directory.transitiveMemberOf(user.id) };
