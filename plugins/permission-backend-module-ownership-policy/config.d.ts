@@ -24,8 +24,9 @@ export interface Config {
         /**
          * Groups whose members may register locations and entities
          * (`catalog.location.create`, `catalog.entity.create`,
-         * `catalog.location.analyze`). Omitted: everyone signed in.
-         * An empty list: admins only.
+         * `catalog.location.analyze`), besides admins. Omitted or empty:
+         * admins only. Registering brings entities into everyone's catalog,
+         * so name the groups you trust with that.
          */
         registerGroups?: string[];
       };

@@ -62,10 +62,10 @@ describe('readOwnershipPolicyConfig', () => {
     });
   });
 
-  it('defaults to reading for all, registering for all, no scaffolder limits', () => {
+  it('defaults to reading for all, registering for admins only, no scaffolder limits', () => {
     expect(read({ admins: ['group:default/admins'] })).toEqual({
       admins: ['group:default/admins'],
-      catalog: { restrictReadToOwners: [], registerGroups: undefined },
+      catalog: { restrictReadToOwners: [], registerGroups: [] },
       scaffolder: {
         tags: [],
         templates: [],
@@ -75,10 +75,13 @@ describe('readOwnershipPolicyConfig', () => {
     });
   });
 
-  it('tells registering by nobody but admins apart from registering by all', () => {
+  it('reads registerGroups left out, or empty, as admins only', () => {
     expect(
       read({ admins: ['group:default/a'], catalog: { registerGroups: [] } })
         .catalog.registerGroups,
+    ).toEqual([]);
+    expect(
+      read({ admins: ['group:default/a'], catalog: {} }).catalog.registerGroups,
     ).toEqual([]);
   });
 

@@ -23,8 +23,8 @@ export interface OwnershipPolicyConfig {
   catalog: {
     /** Lowercase kinds only owners may read. */
     restrictReadToOwners: string[];
-    /** Undefined: everyone signed in. */
-    registerGroups?: string[];
+    /** Groups that may register, besides admins; empty: admins only. */
+    registerGroups: string[];
   };
   scaffolder: {
     tags: Array<{ tag: string; groups: string[] }>;
@@ -167,9 +167,11 @@ export function readOwnershipPolicyConfig(
       );
     }
   });
+  // Left out means admins only: whoever may register also brings entities
+  // into everyone's catalog, so a fork names who may (docs/permissions.md).
   const registerGroups = catalogConfig?.has('registerGroups')
     ? groupList(catalogConfig, 'registerGroups', 'catalog.registerGroups')
-    : undefined;
+    : [];
 
   const scaffolder = config.getOptionalConfig('scaffolder');
   if (scaffolder) checkKeys(scaffolder, 'scaffolder');

@@ -45,7 +45,7 @@ export const permissionModuleOwnershipPolicy = createBackendModule({
           )}; read restricted to owners for ${
             c.restrictReadToOwners.join(', ') || 'no kind'
           }; registration by ${
-            c.registerGroups?.join(', ') ?? 'everyone signed in'
+            c.registerGroups.join(', ') || 'admins only'
           }; ${s.tags.length} tag(s), ${
             s.templates.length
           } restricted template(s), ${

@@ -238,11 +238,14 @@ describe('OwnershipPolicy', () => {
       await expect(decide(permission, 'rosa.ruiz')).resolves.toEqual(DENY);
     });
 
-    it('lets everyone signed in register when registerGroups is not set', async () => {
+    it('lets only admins register when registerGroups is not set', async () => {
       const { decide } = createPolicy({ admins: ['group:default/admins'] });
       await expect(
         decide(catalogLocationCreatePermission, 'rosa.ruiz'),
-      ).resolves.toEqual(ALLOW);
+      ).resolves.toEqual(DENY);
+      await expect(
+        decide(catalogEntityCreatePermission, 'rosa.ruiz'),
+      ).resolves.toEqual(DENY);
     });
 
     it('leaves deleting locations to admins', async () => {

@@ -167,9 +167,7 @@ export class OwnershipPolicy implements PermissionPolicy {
   #createRules(): Map<string, Rule> {
     const { catalog, scaffolder } = this.#config;
     const register: Rule = (_, s) =>
-      catalog.registerGroups === undefined || s.inAny(catalog.registerGroups)
-        ? ALLOW
-        : DENY;
+      s.inAny(catalog.registerGroups) ? ALLOW : DENY;
     const owners: Rule = (permission, s) => {
       if (!isResourcePermission(permission, RESOURCE_TYPE_CATALOG_ENTITY)) {
         return wrongResourceType(permission);

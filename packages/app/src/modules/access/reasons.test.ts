@@ -38,7 +38,7 @@ describe('reasons the app gives for a denied action', () => {
   it('reads the policy settings it explains with', () => {
     expect(summary).toEqual({
       admins: ['group:default/platform-admins'],
-      registerGroups: undefined,
+      registerGroups: [], // left out: admins only, as the policy reads it
       deployEnvironments: [
         { name: 'production', groups: ['group:default/production-deployers'] },
         { name: 'staging', groups: undefined },

@@ -13,8 +13,8 @@ import { Config } from '@backstage/config';
  */
 export interface PolicySummary {
   admins: string[];
-  /** Undefined: everyone signed in may register. */
-  registerGroups?: string[];
+  /** Who may register besides admins; left out in config: admins only. */
+  registerGroups: string[];
   deployEnvironments: Array<{ name: string; groups?: string[] }>;
 }
 
@@ -22,7 +22,8 @@ export function readPolicySummary(config: Config): PolicySummary {
   const policy = config.getOptionalConfig('permission.ownershipPolicy');
   return {
     admins: policy?.getOptionalStringArray('admins') ?? [],
-    registerGroups: policy?.getOptionalStringArray('catalog.registerGroups'),
+    registerGroups:
+      policy?.getOptionalStringArray('catalog.registerGroups') ?? [],
     deployEnvironments: (
       policy?.getOptionalConfigArray('scaffolder.deploy.environments') ?? []
     ).map(env => ({
