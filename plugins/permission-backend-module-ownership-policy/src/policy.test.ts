@@ -335,8 +335,11 @@ describe('OwnershipPolicy', () => {
       },
     });
 
+    // Without read restrictions, so the run condition stands alone.
+    const readableByAll = { ...fullConfig, catalog: {} };
+
     it('refuses running a listed template to people outside its groups, as a catalog condition', async () => {
-      const { decide } = createPolicy();
+      const { decide } = createPolicy(readableByAll);
       await expect(decide(templateRunPermission, 'rosa.ruiz')).resolves.toEqual(
         {
           result: AuthorizeResult.CONDITIONAL,
@@ -349,7 +352,7 @@ describe('OwnershipPolicy', () => {
 
     it('refuses every listed template the person may not run, and only those', async () => {
       const { decide } = createPolicy({
-        ...fullConfig,
+        ...readableByAll,
         scaffolder: {
           templates: [
             {
@@ -383,13 +386,69 @@ describe('OwnershipPolicy', () => {
     });
 
     it('lets a listed template run by its groups (nested included) and admins', async () => {
-      const { decide } = createPolicy();
+      const { decide } = createPolicy(readableByAll);
       // eve.ellis is in payments through payments-api.
       await expect(decide(templateRunPermission, 'eve.ellis')).resolves.toEqual(
         ALLOW,
       );
       await expect(decide(templateRunPermission, 'ada.admin')).resolves.toEqual(
         ALLOW,
+      );
+    });
+
+    // Hidden and missing must answer alike: the permission backend denies a
+    // conditional decision for a resource the catalog does not find, so the
+    // run condition includes the read condition and a hidden entity is
+    // denied too.
+    const readableBy = (claims: string[]) => ({
+      anyOf: [
+        {
+          not: {
+            rule: 'IS_ENTITY_KIND',
+            resourceType: 'catalog-entity',
+            params: { kinds: ['resource'] },
+          },
+        },
+        {
+          rule: 'IS_ENTITY_OWNER',
+          resourceType: 'catalog-entity',
+          params: { claims },
+        },
+      ],
+    });
+
+    it('runs only what the person may read, so hidden answers as missing', async () => {
+      const { decide } = createPolicy();
+      await expect(decide(templateRunPermission, 'rosa.ruiz')).resolves.toEqual(
+        {
+          result: AuthorizeResult.CONDITIONAL,
+          pluginId: 'catalog',
+          resourceType: 'catalog-entity',
+          conditions: {
+            allOf: [
+              readableBy([
+                'user:default/rosa.ruiz',
+                'group:default/data',
+                'group:default/engineering',
+              ]),
+              notTemplate('default', 'create-database'),
+            ],
+          },
+        },
+      );
+      // In the template's groups: still only what they may read.
+      await expect(decide(templateRunPermission, 'eve.ellis')).resolves.toEqual(
+        {
+          result: AuthorizeResult.CONDITIONAL,
+          pluginId: 'catalog',
+          resourceType: 'catalog-entity',
+          conditions: readableBy([
+            'user:default/eve.ellis',
+            'group:default/payments-api',
+            'group:default/payments',
+            'group:default/engineering',
+          ]),
+        },
       );
     });
 

@@ -234,52 +234,64 @@ export class OwnershipPolicy implements PermissionPolicy {
       return wrongResourceType(permission);
     }
     // Templates are read by everyone, restricted ones included (see #run).
+    const readable = this.#readable(s);
+    return readable
+      ? createCatalogConditionalDecision(permission, readable)
+      : ALLOW;
+  }
+
+  /** What the person may read; undefined: everything. */
+  #readable(s: Subject): Criteria<'catalog-entity'> | undefined {
     const kinds = this.#config.catalog.restrictReadToOwners;
     if (kinds.length === 0) {
-      return ALLOW;
+      return undefined;
     }
     const { isEntityKind, isEntityOwner } = catalogConditions;
-    return createCatalogConditionalDecision(permission, {
+    return {
       anyOf: [
         { not: isEntityKind({ kinds }) },
         isEntityOwner({ claims: s.refs }),
       ],
-    });
+    };
   }
 
   /**
    * Templates in `scaffolder.templates` are run by their groups only; they
    * stay readable by everyone (#read), so people see what exists and whom
    * to ask.
+   *
+   * Only what the person may read can be run. The permission backend
+   * denies a conditional decision for a ref the catalog does not find, so
+   * without the read condition an entity hidden from the person would be
+   * allowed where a missing one is denied, and `POST /authorize` would
+   * tell them it exists.
    */
   #run(permission: Permission, s: Subject): PolicyDecision {
     if (!isResourcePermission(permission, RESOURCE_TYPE_CATALOG_ENTITY)) {
       return wrongResourceType(permission);
     }
     const { isEntityKind, hasMetadata } = catalogConditions;
-    const denied = this.#config.scaffolder.templates.filter(
-      t => !s.inAny(t.groups),
-    );
-    if (denied.length === 0) {
-      return ALLOW;
+    const criteria: Criteria<'catalog-entity'>[] = [];
+    const readable = this.#readable(s);
+    if (readable) {
+      criteria.push(readable);
     }
-    return createCatalogConditionalDecision(
-      permission,
-      allOf(
-        denied.map(t => {
-          const { namespace, name } = parseEntityRef(t.template);
-          return {
-            not: {
-              allOf: [
-                isEntityKind({ kinds: ['template'] }),
-                hasMetadata({ key: 'namespace', value: namespace }),
-                hasMetadata({ key: 'name', value: name }),
-              ],
-            },
-          };
-        }),
-      ),
-    );
+    for (const t of this.#config.scaffolder.templates) {
+      if (s.inAny(t.groups)) continue;
+      const { namespace, name } = parseEntityRef(t.template);
+      criteria.push({
+        not: {
+          allOf: [
+            isEntityKind({ kinds: ['template'] }),
+            hasMetadata({ key: 'namespace', value: namespace }),
+            hasMetadata({ key: 'name', value: name }),
+          ],
+        },
+      });
+    }
+    return criteria.length > 0
+      ? createCatalogConditionalDecision(permission, allOf(criteria))
+      : ALLOW;
   }
 
   #tagged(permission: Permission, s: Subject): PolicyDecision {
