@@ -32,7 +32,7 @@ export function describeEmulator(emulator: EntraEmulator): string {
     `  deploy client    ${emulator.apps.deployApi.clientId} (scope ${emulator.apps.deployApi.scope})`,
     `  dev CA           ${emulator.caCertPath}`,
     `                   export NODE_EXTRA_CA_CERTS=${emulator.caCertPath}`,
-    `  admin            ${emulator.httpUrl}/_emulator/faults, ${emulator.httpUrl}/_emulator/deploy-calls`,
+    `  admin            ${emulator.httpUrl}/_emulator/faults, ${emulator.httpUrl}/_emulator/deploy-calls, PATCH ${emulator.httpUrl}/_emulator/users/{id}`,
     '',
     `Seeded people (${emulator.seed.users.length}):`,
     ...people,

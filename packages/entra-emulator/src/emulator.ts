@@ -70,7 +70,10 @@ export interface EntraEmulator {
   /** Calls the deploy API recorded, oldest first. */
   deployCalls(): DeployCall[];
   /** Changes the directory while running, as an Entra admin would; Graph answers follow. */
-  directory: Pick<Directory, 'addUser' | 'removeUser' | 'moveMember'>;
+  directory: Pick<
+    Directory,
+    'addUser' | 'removeUser' | 'moveMember' | 'setAccountEnabled'
+  >;
   close(): Promise<void>;
 }
 
@@ -189,6 +192,8 @@ export async function createEntraEmulator(
       removeUser: id => directory.removeUser(id),
       moveMember: (memberId, from, to) =>
         directory.moveMember(memberId, from, to),
+      setAccountEnabled: (idOrUpn, enabled) =>
+        directory.setAccountEnabled(idOrUpn, enabled),
     },
     close: async () => {
       await Promise.all([closeServer(httpServer), closeServer(httpsServer)]);

@@ -3,7 +3,8 @@ import { EmulatorContext } from '../context';
 
 /**
  * Test and operator controls under `/_emulator`: faults can be switched at
- * runtime and the deploy API's record read or reset.
+ * runtime, accounts disabled and re-enabled, and the deploy API's record read
+ * or reset.
  */
 export function createAdminRouter(ctx: EmulatorContext): Router {
   const router = Router();
@@ -25,6 +26,37 @@ export function createAdminRouter(ctx: EmulatorContext): Router {
   router.delete('/faults', (_req, res) => {
     ctx.faults.clear();
     res.status(204).end();
+  });
+  // Shaped like Graph's `PATCH /users/{id}`, the call an Entra admin's tooling
+  // makes to disable an account; only `accountEnabled` may change here.
+  router.patch('/users/:user', (req, res) => {
+    const body = req.body ?? {};
+    const keys = Object.keys(body);
+    if (
+      typeof body.accountEnabled !== 'boolean' ||
+      keys.some(k => k !== 'accountEnabled')
+    ) {
+      res.status(400).json({
+        error: {
+          code: 'BadRequest',
+          message:
+            'Send {"accountEnabled": true|false}; no other property can be changed here.',
+        },
+      });
+      return;
+    }
+    const user = ctx.directory.findUser(req.params.user);
+    if (!user) {
+      res.status(404).json({
+        error: {
+          code: 'Request_ResourceNotFound',
+          message: `Resource '${req.params.user}' does not exist.`,
+        },
+      });
+      return;
+    }
+    ctx.directory.setAccountEnabled(user.id, body.accountEnabled);
+    res.json({ id: user.id, accountEnabled: body.accountEnabled });
   });
   router.get('/deploy-calls', (_req, res) => {
     res.json({ calls: ctx.deployCalls });

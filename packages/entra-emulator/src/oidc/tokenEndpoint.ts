@@ -99,8 +99,11 @@ function refreshToken(
     // keep using a superseded refresh token are caught in tests.
     throw aadsts.invalidGrant('The refresh token was already used.');
   }
-  grant.rotated = true;
+  // A refusal (disabled account) leaves the token unspent: re-enabling the
+  // account makes it usable again, as in Entra, where only revoking sessions
+  // invalidates refresh tokens.
   const user = activeUser(ctx, grant.userId);
+  grant.rotated = true;
   const scopeParam = body.scope || grant.scope;
   const scopes = ctx.resources.resolveDelegated(client, scopeParam);
   return userTokenResponse(ctx, {

@@ -53,6 +53,19 @@ export class Directory {
     this.reindex();
   }
 
+  /**
+   * Disables or re-enables an account, as an admin does in Entra: a disabled
+   * person cannot sign in or redeem refresh tokens (AADSTS50057) and Graph
+   * shows `accountEnabled: false`. Takes an object id or UPN.
+   */
+  setAccountEnabled(idOrUpn: string, enabled: boolean): SeedUser {
+    const user = this.findUser(idOrUpn);
+    if (!user) throw new Error(`No user with id or UPN ${idOrUpn}`);
+    user.accountEnabled = enabled;
+    this.reindex();
+    return user;
+  }
+
   private requireGroup(id: string): SeedGroup {
     const group = this.groupsById.get(id);
     if (!group) throw new Error(`No group with id ${id}`);
