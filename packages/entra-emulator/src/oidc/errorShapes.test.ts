@@ -220,6 +220,25 @@ describe('Entra error shapes', () => {
     expectEntraError(res.body, 'invalid_grant', 50013);
   });
 
+  it('on-behalf-of with an ID token as assertion: invalid_request AADSTS240002', async () => {
+    const { code, verifier } = await obtainCode(emulator, ADA);
+    const { body: signedIn } = await redeem(emulator, code, verifier);
+    const res = await postToken(emulator, {
+      grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer',
+      requested_token_use: 'on_behalf_of',
+      client_id: emulator.apps.portal.clientId,
+      client_secret: emulator.apps.portal.clientSecret,
+      assertion: signedIn.id_token,
+      scope: emulator.apps.deployApi.scope,
+    });
+    expect(res.status).toBe(400);
+    expectEntraError(res.body, 'invalid_request', 240002);
+    expect(res.body.error_description).toContain(
+      "Input id_token cannot be used as 'urn:ietf:params:oauth:grant-type:jwt-bearer' grant.",
+    );
+    expect(res.body.timestamp).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ$/);
+  });
+
   it('tokens carry pairwise sub, kid and Entra v2 claims', async () => {
     const { code, verifier } = await obtainCode(emulator, ADA);
     const { body } = await redeem(emulator, code, verifier);

@@ -162,6 +162,15 @@ export const aadsts = {
       7000114,
       `Application '${clientId}' is not allowed to make application on-behalf-of calls.`,
     ),
+  // Entra's answer when an ID token is sent as the on-behalf-of assertion
+  // (seen from MSAL and ADAL clients alike: invalid_request, 400).
+  idTokenAsAssertion: () =>
+    new EntraOAuthError(
+      400,
+      'invalid_request',
+      240002,
+      "Input id_token cannot be used as 'urn:ietf:params:oauth:grant-type:jwt-bearer' grant.",
+    ),
   assertionAudience: () =>
     new EntraOAuthError(
       400,

@@ -181,6 +181,44 @@ describe('Microsoft clients against the emulator', () => {
     });
   });
 
+  it('msal-node on-behalf-of with an ID token as assertion gets AADSTS240002, as from Entra', async () => {
+    const issuer = await Issuer.discover(emulator.metadataUrl);
+    const { portal } = emulator.apps;
+    const client = new issuer.Client({
+      client_id: portal.clientId,
+      client_secret: portal.clientSecret,
+      redirect_uris: [portal.redirectUris[0]],
+      response_types: ['code'],
+    });
+    const verifier = generators.codeVerifier();
+    const nonce = generators.nonce();
+    const url = client.authorizationUrl({
+      scope: 'openid profile',
+      nonce,
+      code_challenge: generators.codeChallenge(verifier),
+      code_challenge_method: 'S256',
+    });
+    const res = await signInThroughBrowser(url, ADA);
+    const tokens = await client.callback(
+      portal.redirectUris[0],
+      client.callbackParams(res.headers.get('location')!),
+      { code_verifier: verifier, nonce },
+    );
+    // An ID token's audience is the portal itself, the caller of the exchange.
+    expect(decode(tokens.id_token!).aud).toBe(portal.clientId);
+    await expect(
+      msalApp().acquireTokenOnBehalfOf({
+        oboAssertion: tokens.id_token!,
+        scopes: [emulator.apps.deployApi.scope],
+      }),
+    ).rejects.toMatchObject({
+      errorCode: 'invalid_request',
+      errorMessage: expect.stringContaining(
+        "AADSTS240002: Input id_token cannot be used as 'urn:ietf:params:oauth:grant-type:jwt-bearer' grant.",
+      ),
+    });
+  });
+
   // Declared last, so it runs after every request of the suite was made.
   it('sent no request off loopback', () => {
     expect(connections.hosts.length).toBeGreaterThan(0);

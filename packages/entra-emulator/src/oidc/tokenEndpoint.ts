@@ -152,6 +152,9 @@ function onBehalfOf(
     if (e instanceof JwtError) throw aadsts.invalidGrant(e.message);
     throw e;
   }
+  // An ID token's audience is the client itself, so without this check it
+  // would pass the audience test and be mistaken for an app-only assertion.
+  if (isIdToken(assertion)) throw aadsts.idTokenAsAssertion();
   const ownAudiences = [
     client.clientId,
     `api://${client.clientId}`,
@@ -176,6 +179,18 @@ function onBehalfOf(
     authTime: Number(assertion.iat),
     clientInfo: body.client_info === '1',
   });
+}
+
+/**
+ * ID tokens are the only tokens the emulator issues that carry neither
+ * delegated scopes (`scp`) nor application roles (`roles`, `idtyp: app`).
+ */
+function isIdToken(claims: Record<string, unknown>): boolean {
+  return (
+    claims.scp === undefined &&
+    claims.roles === undefined &&
+    claims.idtyp === undefined
+  );
 }
 
 function activeUser(ctx: EmulatorContext, userId: string): SeedUser {
