@@ -12,6 +12,7 @@ import {
 import {
   Client,
   custom,
+  errors as oidcErrors,
   generators,
   IdTokenClaims,
   Issuer,
@@ -30,6 +31,10 @@ export interface EntraIdTokenClaims extends IdTokenClaims {
   preferred_username?: string;
   /** Email domain owner verified (optional claim). */
   xms_edov?: boolean | string;
+  /** Account type (optional claim): 0 member, 1 guest. */
+  acct?: number | string;
+  /** Where a guest authenticated: their home tenant's issuer or a provider. */
+  idp?: string;
 }
 
 /**
@@ -281,6 +286,18 @@ export const entraAuthenticator = createOAuthAuthenticator<
         exchangeBody: { scope: input.scope },
       });
     } catch (error) {
+      // Entra's answer (invalid_grant: expired, revoked) ends the session; a
+      // network failure does not, so the session survives an outage.
+      if (
+        !(error instanceof oidcErrors.OPError) &&
+        !(error instanceof oidcErrors.RPError)
+      ) {
+        throw new ServiceUnavailableError(
+          `Microsoft Entra ID cannot be reached to refresh the session (${
+            (error as Error).message
+          }). Try again once it answers.`,
+        );
+      }
       throw new AuthenticationError(
         `Refreshing the Microsoft Entra ID session failed: ${
           (error as Error).message

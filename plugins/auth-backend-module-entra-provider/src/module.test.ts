@@ -1,8 +1,11 @@
+import { once } from 'node:events';
 import { mkdtempSync } from 'node:fs';
+import { AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { EntraEmulator } from '@internal/entra-emulator';
 import { startTestEmulator } from '@internal/entra-emulator/testUtils';
+import { Entity } from '@backstage/catalog-model';
 import { decodeJwt } from 'jose';
 import {
   cookieHeader,
@@ -13,8 +16,52 @@ import {
   startAuthBackend,
 } from './__testUtils__/backend';
 import { startTokenRewritingProxy } from './__testUtils__/tokenRewritingProxy';
+import {
+  ENTRA_TENANT_ID_ANNOTATION,
+  ENTRA_USER_ID_ANNOTATION,
+} from './resolvers';
 
 jest.setTimeout(60_000);
+
+const OTHER_TENANT = '00000000-0000-0000-0000-000000000bad';
+
+function emailEdgeEntities(emulator: EntraEmulator): Entity[] {
+  const entities = seedEntities(emulator);
+  const user = (name: string) =>
+    entities.find(e => e.kind === 'User' && e.metadata.name === name)!;
+  // Ingested or typed by an admin: another account with Ben's address.
+  entities.push({
+    ...user('ben.builder'),
+    metadata: {
+      name: 'ben-builder-test',
+      annotations: {
+        [ENTRA_USER_ID_ANNOTATION]: '7a1f0c5e-0000-4000-8000-00000000b0b0',
+      },
+    },
+  });
+  user('carla.chen').metadata.annotations![ENTRA_TENANT_ID_ANNOTATION] =
+    OTHER_TENANT;
+  user('dev.patel').metadata.annotations![ENTRA_TENANT_ID_ANNOTATION] =
+    emulator.tenantId;
+  return entities;
+}
+
+/** A loopback port nothing listens on. */
+async function closedPort(): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  server.close();
+  await once(server, 'close');
+  return port;
+}
+
+/** The Set-Cookie lines of a response about the refresh-token cookie. */
+function refreshCookies(res: Response) {
+  return res.headers
+    .getSetCookie()
+    .filter(c => c.startsWith('microsoft-refresh-token'));
+}
 
 describe('Entra sign-in (provider id microsoft) against the emulator', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'entra-auth-test-'));
@@ -23,6 +70,11 @@ describe('Entra sign-in (provider id microsoft) against the emulator', () => {
   let baseUrl: string;
   let viaProxyUrl: string;
   let emailResolverUrl: string;
+  // The email resolver over a catalog with the cases ingestion can produce
+  // or an admin can type: a second User with someone's address, and users
+  // annotated with their tenant.
+  let emailEdgeUrl: string;
+  let unreachableUrl: string;
   const stops: Array<() => Promise<void>> = [];
 
   beforeAll(async () => {
@@ -54,10 +106,32 @@ describe('Entra sign-in (provider id microsoft) against the emulator', () => {
       },
     });
     emailResolverUrl = byEmail.baseUrl;
+    const edge = await startAuthBackend(emulator, {
+      entities: emailEdgeEntities(emulator),
+      provider: {
+        authority: proxy.authority,
+        signIn: {
+          resolvers: [
+            {
+              resolver: 'verifiedEmailMatchingUserEntityProfileEmail',
+              allowedDomains: ['contoso.example'],
+            },
+          ],
+        },
+      },
+    });
+    emailEdgeUrl = edge.baseUrl;
+    // Entra down: nothing listens on this authority.
+    const unreachable = await startAuthBackend(emulator, {
+      provider: { authority: `https://localhost:${await closedPort()}/t` },
+    });
+    unreachableUrl = unreachable.baseUrl;
     stops.push(
       () => direct.backend.stop(),
       () => viaProxy.backend.stop(),
       () => byEmail.backend.stop(),
+      () => edge.backend.stop(),
+      () => unreachable.backend.stop(),
     );
   });
 
@@ -246,6 +320,132 @@ describe('Entra sign-in (provider id microsoft) against the emulator', () => {
       expect(error.message).toMatch(
         /'fabrikam\.example' is not in allowedDomains/,
       );
+    });
+
+    it('refuses a B2B guest whose verified email is an employee’s address', async () => {
+      // Olga is a guest: Entra names her home tenant in `idp`.
+      proxy.set(
+        proxy.resign(c => ({
+          ...c,
+          xms_edov: true,
+          email: 'ben.builder@contoso.example',
+        })),
+      );
+      const result = await signIn(
+        emailResolverUrl,
+        'olga_partner.example#EXT#@contoso.example',
+      );
+      const { response, error } = readPopupResponse(result.body);
+      expect(response).toBeUndefined();
+      expect(error.name).toBe('NotAllowedError');
+      expect(error.message).toMatch(/is a guest \(B2B\) account/);
+    });
+
+    it('refuses a guest marked by the acct claim', async () => {
+      proxy.set(proxy.resign(c => ({ ...c, xms_edov: true, acct: 1 })));
+      const result = await signIn(
+        emailResolverUrl,
+        'ben.builder@contoso.example',
+      );
+      const { response, error } = readPopupResponse(result.body);
+      expect(response).toBeUndefined();
+      expect(error.message).toMatch(/is a guest \(B2B\) account/);
+    });
+
+    it('refuses a member whose verified email is another person’s', async () => {
+      proxy.set(
+        proxy.resign(c => ({
+          ...c,
+          xms_edov: true,
+          email: 'carla.chen@contoso.example',
+        })),
+      );
+      const result = await signIn(
+        emailResolverUrl,
+        'ben.builder@contoso.example',
+      );
+      const { response, error } = readPopupResponse(result.body);
+      expect(response).toBeUndefined();
+      expect(error.name).toBe('NotAllowedError');
+      expect(error.message).toMatch(/belongs to another Entra account/);
+    });
+
+    it('refuses an email two catalog Users carry, naming neither address', async () => {
+      proxy.set(proxy.resign(c => ({ ...c, xms_edov: true })));
+      const result = await signIn(emailEdgeUrl, 'ben.builder@contoso.example');
+      const { response, error } = readPopupResponse(result.body);
+      expect(response).toBeUndefined();
+      expect(error.name).toBe('ConflictError');
+      expect(error.message).toMatch(
+        /more than one catalog User carries this person's email/,
+      );
+      expect(error.message).not.toMatch(/@|ben-builder-test|ben\.builder/);
+    });
+
+    it('refuses a User annotated with another tenant', async () => {
+      proxy.set(proxy.resign(c => ({ ...c, xms_edov: true })));
+      const result = await signIn(emailEdgeUrl, 'carla.chen@contoso.example');
+      const { response, error } = readPopupResponse(result.body);
+      expect(response).toBeUndefined();
+      expect(error.message).toMatch(/belongs to another Entra account/);
+    });
+
+    it('signs in a User annotated with the token’s own tenant', async () => {
+      proxy.set(proxy.resign(c => ({ ...c, xms_edov: true })));
+      const result = await signIn(emailEdgeUrl, 'dev.patel@contoso.example');
+      const { response } = readPopupResponse(result.body);
+      expect(response.backstageIdentity.identity.userEntityRef).toBe(
+        'user:default/dev.patel',
+      );
+    });
+  });
+
+  describe('a refused refresh', () => {
+    it('clears the session cookie when the person left the catalog', async () => {
+      // Signed in while in the catalog; the restarted portal no longer has
+      // Grace (removed from the directory, ingestion caught up).
+      const { sessionCookie } = await signIn(
+        viaProxyUrl,
+        'grace.green@contoso.example',
+      );
+      expect(sessionCookie).toMatch(/microsoft-refresh-token=/);
+      const res = await refreshSession(baseUrl, sessionCookie!);
+      expect(res.status).toBe(401);
+      // One line, deleting the cookie with the name, path and (host-only)
+      // domain the sign-in set it with; no rotated token handed out.
+      expect(refreshCookies(res)).toEqual([
+        expect.stringMatching(
+          /^microsoft-refresh-token=; Max-Age=0; Path=\/api\/auth\/microsoft; Expires=[^;]+; HttpOnly; SameSite=Lax$/,
+        ),
+      ]);
+    });
+
+    it('clears the session cookie when Entra refuses the refresh token', async () => {
+      const res = await refreshSession(
+        baseUrl,
+        'microsoft-refresh-token=revoked-or-expired',
+      );
+      expect(res.status).toBe(401);
+      expect(await res.text()).toMatch(/invalid_grant/);
+      expect(refreshCookies(res)).toEqual([
+        expect.stringMatching(
+          /^microsoft-refresh-token=; Max-Age=0; Path=\/api\/auth\/microsoft;/,
+        ),
+      ]);
+    });
+
+    it('keeps the session cookie while Entra cannot be reached', async () => {
+      const { sessionCookie } = await signIn(
+        baseUrl,
+        'ben.builder@contoso.example',
+      );
+      const res = await refreshSession(unreachableUrl, sessionCookie!);
+      expect(res.status).toBe(401);
+      expect(await res.text()).toMatch(/cannot be reached/);
+      expect(refreshCookies(res)).toEqual([]);
+      // And the session still works once Entra answers.
+      const later = await refreshSession(baseUrl, sessionCookie!);
+      expect(later.status).toBe(200);
     });
   });
 

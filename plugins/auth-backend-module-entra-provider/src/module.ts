@@ -10,6 +10,7 @@ import {
 import { catalogServiceRef } from '@backstage/plugin-catalog-node';
 import { entraAuthenticator } from './authenticator';
 import { NestedGroupOwnershipResolver } from './ownership';
+import { clearSessionOnRefusedRefresh } from './refusedRefresh';
 import { entraSignInResolvers } from './resolvers';
 
 /**
@@ -34,12 +35,14 @@ export const authModuleEntraProvider = createBackendModule({
       async init({ providers, ownership, catalog, auth, logger }) {
         providers.registerProvider({
           providerId: 'microsoft',
-          factory: createOAuthProviderFactory({
-            authenticator: entraAuthenticator,
-            signInResolver:
-              entraSignInResolvers.userIdMatchingUserEntityAnnotation(),
-            signInResolverFactories: entraSignInResolvers,
-          }),
+          factory: clearSessionOnRefusedRefresh(
+            createOAuthProviderFactory({
+              authenticator: entraAuthenticator,
+              signInResolver:
+                entraSignInResolvers.userIdMatchingUserEntityAnnotation(),
+              signInResolverFactories: entraSignInResolvers,
+            }),
+          ),
         });
         ownership.setAuthOwnershipResolver(
           new NestedGroupOwnershipResolver(catalog, auth, logger),

@@ -1,5 +1,12 @@
-import { AuthenticationError, NotFoundError } from '@backstage/errors';
+import { stringifyEntityRef } from '@backstage/catalog-model';
 import {
+  AuthenticationError,
+  ConflictError,
+  NotAllowedError,
+  NotFoundError,
+} from '@backstage/errors';
+import {
+  AuthResolverContext,
   createSignInResolverFactory,
   OAuthAuthenticatorResult,
   SignInInfo,
@@ -11,6 +18,13 @@ import { EntraAuthResult } from './authenticator';
 /** The annotation org ingestion writes: the person's Entra object id. */
 export const ENTRA_USER_ID_ANNOTATION = 'graph.microsoft.com/user-id';
 
+/**
+ * The tenant annotation of upstream's msgraph transformers. Org ingestion
+ * writes it on the tenant's root group only; a fork that ingests several
+ * tenants may write it on users, and then it must match the token's `tid`.
+ */
+export const ENTRA_TENANT_ID_ANNOTATION = 'graph.microsoft.com/tenant-id';
+
 type Info = SignInInfo<OAuthAuthenticatorResult<EntraAuthResult>>;
 
 function describe(info: Info) {
@@ -18,6 +32,59 @@ function describe(info: Info) {
   return `${name ?? upn ?? 'This account'}${
     upn ? ` (${upn})` : ''
   }, object id ${oid}`;
+}
+
+/**
+ * Whether the token is a B2B guest's. Entra's optional `acct` claim is 1 for
+ * guests; without it, a guest is told apart by `idp`, the home tenant (or
+ * consumer provider) they authenticated at, which Entra sends only when it is
+ * not the resource tenant itself.
+ */
+function isGuest(claims: Info['result']['fullProfile']['claims']) {
+  const { acct, idp, tid } = claims;
+  if (acct !== undefined && String(acct) === '1') return true;
+  if (typeof idp !== 'string' || idp === '') return false;
+  const ownIssuers = [
+    claims.iss,
+    `https://sts.windows.net/${tid}/`,
+  ].map(i => i.replace(/\/+$/, '').toLowerCase());
+  return !ownIssuers.includes(idp.replace(/\/+$/, '').toLowerCase());
+}
+
+/**
+ * The one catalog User carrying `email`, after proving it is the person who
+ * signed in: its object id (and tenant, when annotated) must be the token's.
+ * An email is only the lookup key; it never decides who someone is.
+ */
+async function findUserByEmail(info: Info, ctx: AuthResolverContext) {
+  const { email, oid, tid } = info.result.fullProfile.claims;
+  let entity;
+  try {
+    ({ entity } = await ctx.findCatalogUser({
+      filter: { 'spec.profile.email': String(email) },
+    }));
+  } catch (error) {
+    if ((error as Error).name !== 'ConflictError') throw error;
+    // Naming the address or the accounts would tell the caller who else
+    // uses it; the operator finds them with a catalog search.
+    throw new ConflictError(
+      `Object id ${oid}: more than one catalog User carries this person's email, ` +
+        'so the email resolver cannot tell who they are and refuses sign-in. ' +
+        'Give the address to one User only, or sign in with userIdMatchingUserEntityAnnotation.',
+    );
+  }
+  const annotations = entity.metadata.annotations ?? {};
+  const tenant = annotations[ENTRA_TENANT_ID_ANNOTATION];
+  if (
+    annotations[ENTRA_USER_ID_ANNOTATION] !== oid ||
+    (tenant !== undefined && tenant !== tid)
+  ) {
+    throw new NotAllowedError(
+      `${describe(info)}: the catalog User with this email belongs to another Entra account ` +
+        `(its ${ENTRA_USER_ID_ANNOTATION} or ${ENTRA_TENANT_ID_ANNOTATION} differs from the token's oid and tid), so sign-in is refused.`,
+    );
+  }
+  return entity;
 }
 
 /**
@@ -54,8 +121,9 @@ export const entraSignInResolvers = {
 
   /**
    * Opt-in: matches the catalog User's profile email, only when Entra
-   * asserts the email domain is verified by its owner (`xms_edov`) and the
-   * domain is in `allowedDomains`.
+   * asserts the email domain is verified by its owner (`xms_edov`), the
+   * domain is in `allowedDomains`, the person is a member (not a B2B guest)
+   * and the one matching User's object id and tenant are the token's.
    */
   verifiedEmailMatchingUserEntityProfileEmail: createSignInResolverFactory({
     optionsSchema: z.object({ allowedDomains: z.array(z.string()).min(1) }),
@@ -80,8 +148,18 @@ export const entraSignInResolvers = {
             }' is not in allowedDomains of this resolver.`,
           );
         }
+        // A guest's email is whatever the inviter typed, possibly an
+        // employee's address; guests sign in by object id only.
+        if (isGuest(info.result.fullProfile.claims)) {
+          throw new NotAllowedError(
+            `${describe(
+              info,
+            )} is a guest (B2B) account; the email resolver signs in members of the tenant only.`,
+          );
+        }
+        const entity = await findUserByEmail(info, ctx);
         return ctx.signInWithCatalogUser({
-          filter: { 'spec.profile.email': String(email) },
+          entityRef: stringifyEntityRef(entity),
         });
       };
     },

@@ -1,0 +1,86 @@
+import {
+  AuthProviderFactory,
+  AuthProviderRouteHandlers,
+} from '@backstage/plugin-auth-node';
+
+type Request = Parameters<AuthProviderRouteHandlers['start']>[0];
+type Response = Parameters<AuthProviderRouteHandlers['start']>[1];
+
+/**
+ * Whether a refresh failed because the session was refused (Entra answered
+ * `invalid_grant`, the token's tenant is not admitted, the person left the
+ * catalog, ...) rather than because Entra could not be reached: an outage
+ * must not sign everyone out.
+ */
+function isRefusal(error: unknown): boolean {
+  for (let e: any = error; e; e = e.cause) {
+    if (e.name === 'ServiceUnavailableError') return false;
+  }
+  return true;
+}
+
+/**
+ * The response as the provider's logout sees it: cookies reach the browser,
+ * its 200 does not, so the refresh's own error answer still goes out.
+ */
+function cookiesOnly(res: Response): Response {
+  const swallowed = new Set(['status', 'end', 'json', 'send', 'sendStatus']);
+  const proxy: Response = new Proxy(res, {
+    get(target, prop) {
+      if (typeof prop === 'string' && swallowed.has(prop)) return () => proxy;
+      const value = Reflect.get(target, prop, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  return proxy;
+}
+
+/** Removes the session cookies the failed refresh had already set. */
+function dropSessionCookies(res: Response, providerId: string) {
+  const set = res.getHeader('set-cookie');
+  if (!Array.isArray(set)) return;
+  const session = [`${providerId}-refresh-token`, `${providerId}-granted-scope`];
+  const kept = set.filter(
+    c => !session.some(name => c.startsWith(`${name}=`) || c.startsWith(`${name}-`)),
+  );
+  res.setHeader('set-cookie', kept);
+}
+
+/**
+ * Upstream's refresh handler answers a refused refresh with 401 but leaves
+ * the refresh-token cookie in place, so the browser keeps presenting a dead
+ * session on every page load. This clears it (and the granted-scope cookie)
+ * through the provider's own logout, which knows the exact cookie names,
+ * chunks, path and domain of each environment.
+ */
+export function clearSessionOnRefusedRefresh(
+  factory: AuthProviderFactory,
+): AuthProviderFactory {
+  return options => {
+    const handlers = factory(options);
+    const refresh = handlers.refresh?.bind(handlers);
+    const logout = handlers.logout?.bind(handlers);
+    const wrapped: AuthProviderRouteHandlers = {
+      start: handlers.start.bind(handlers),
+      frameHandler: handlers.frameHandler.bind(handlers),
+      logout,
+    };
+    if (refresh) {
+      wrapped.refresh = async (req: Request, res: Response) => {
+        try {
+          await refresh(req, res);
+        } catch (error) {
+          if (logout && !res.headersSent && isRefusal(error)) {
+            // Entra may have rotated the refresh token before the portal
+            // refused the person: that new token must not reach the browser.
+            dropSessionCookies(res, options.providerId);
+            // Best effort: the refusal below is the answer either way.
+            await logout(req, cookiesOnly(res)).catch(() => undefined);
+          }
+          throw error;
+        }
+      };
+    }
+    return wrapped;
+  };
+}
