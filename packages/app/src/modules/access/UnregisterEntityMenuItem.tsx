@@ -123,10 +123,23 @@ const unregisterEntityMenuItem = EntityContextMenuItemBlueprint.make({
               }
             </style>
             <div>Unregister entity</div>
+            {/*
+              A fixed width, not a max-width: the menu's popover sizes to its
+              content, and React Aria re-measures it on every resize. Text
+              that wraps to the popover's width changed its height whenever
+              the popover moved or grew a scrollbar, which resized it again:
+              a "ResizeObserver loop" that `yarn dev` shows as a full-screen
+              error. Wrapped at a width of its own, the text has one height.
+            */}
             <Typography
               variant="caption"
               color="textSecondary"
-              style={{ whiteSpace: 'normal', maxWidth: 320, display: 'block' }}
+              style={{
+                whiteSpace: 'normal',
+                overflowWrap: 'anywhere',
+                width: 320,
+                display: 'block',
+              }}
             >
               {ownerOnlyReason(entity, 'unregister', readPolicySummary(config))}
             </Typography>
