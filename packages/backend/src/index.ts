@@ -49,6 +49,10 @@ backend.add(import('@internal/plugin-catalog-backend-module-entra-org'));
 // Owners unregister the locations whose entities they own: the catalog does
 // not tell the permission policy which location a delete is for.
 backend.add(import('@internal/plugin-catalog-backend-module-owner-unregister'));
+// Entities someone may not read stay out of what the catalog's read filter
+// does not reach: dry runs, other entities' relations, relation filters and
+// facets, locations by entity.
+backend.add(import('@internal/plugin-catalog-backend-module-read-guard'));
 
 // Permissions: read for everyone signed in; changes for owners (nested Entra
 // groups included) and admins; scaffolder gated by tags, templates and

@@ -1,0 +1,6 @@
+/**
+ * Keeps entities a person may not read out of every catalog answer.
+ *
+ * @packageDocumentation
+ */
+export { catalogModuleReadGuard as default } from './module';
