@@ -3,12 +3,22 @@
  * Each line is a plugin or a module; configuration lives in app-config*.yaml.
  */
 import { createBackend } from '@backstage/backend-defaults';
+import { rootHttpRouterServiceFactory } from '@backstage/backend-defaults/rootHttpRouter';
+import { refuseDevelopmentOnlySettings } from '@internal/plugin-production-guard-backend';
 
 const backend = createBackend();
 
-// In production, refuse development-only settings (emulator authority, guest
-// sign-in, permissions off, ...) before anything serves.
-backend.add(import('@internal/plugin-production-guard-backend'));
+// The root HTTP server, set up before it listens (plugins start after it
+// does): in production, refuse development-only settings (emulator authority,
+// guest sign-in, permissions off, ...) so a refused start never serves.
+backend.add(
+  rootHttpRouterServiceFactory({
+    configure(context) {
+      refuseDevelopmentOnlySettings(context.config, context.logger);
+      context.applyDefaults();
+    },
+  }),
+);
 
 // Serves the built frontend (packages/app) from the backend's origin.
 backend.add(import('@backstage/plugin-app-backend'));
@@ -77,4 +87,9 @@ backend.add(import('@backstage/plugin-notifications-backend'));
 backend.add(import('@backstage/plugin-signals-backend'));
 backend.add(import('@backstage/plugin-mcp-actions-backend'));
 
-backend.start();
+// A backend that fails to start exits non-zero rather than lingering with
+// readiness 503, so an orchestrator or `yarn dev` shows the failure.
+backend.start().catch(error => {
+  process.stderr.write(`Backend failed to start: ${error?.stack ?? error}\n`);
+  process.exit(1);
+});

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import {
   BackendProcess,
+  runBackendUntilExit,
   startBackendProcess,
 } from './testUtils/backendProcess';
 
@@ -175,24 +176,27 @@ describe('app-config.production.yaml with development-only settings', () => {
   const prefix = `it_refused_${randomBytes(4).toString('hex')}_`;
   afterAll(() => dropDatabases(prefix), 60_000);
 
-  it('refuses to start with the Entra emulator as authority, naming the key', async () => {
-    await expect(
-      startBackendProcess({
-        configFiles: ['app-config.yaml', 'app-config.production.yaml'],
-        env: {
-          ...pgEnv,
-          ...fakeTenant,
-          NODE_ENV: 'production',
-          POSTGRES_DB_PREFIX: prefix,
-          ENTRA_AUTHORITY:
-            'https://localhost:8401/11111111-2222-4333-8444-555555555555',
-        },
-        extraConfig: port => ({
-          backend: { listen: { port, host: '127.0.0.1' } },
-        }),
+  it('exits non-zero naming the key, without ever listening', async () => {
+    const run = await runBackendUntilExit({
+      configFiles: ['app-config.yaml', 'app-config.production.yaml'],
+      env: {
+        ...pgEnv,
+        ...fakeTenant,
+        NODE_ENV: 'production',
+        POSTGRES_DB_PREFIX: prefix,
+        ENTRA_AUTHORITY:
+          'https://localhost:8401/11111111-2222-4333-8444-555555555555',
+      },
+      extraConfig: port => ({
+        backend: { listen: { port, host: '127.0.0.1' } },
       }),
-    ).rejects.toThrow(
+    });
+    expect(run.exitCode).not.toBe(null);
+    expect(run.exitCode).not.toBe(0);
+    expect(run.output).toMatch(
       /Refusing to start in production[\s\S]*auth\.providers\.microsoft\.(development|production)\.authority/,
     );
+    // Sign-in never redirected anyone to the emulator: nothing answered.
+    expect(run.acceptedConnections).toBe(0);
   }, 120_000);
 });

@@ -3,5 +3,5 @@
  *
  * @packageDocumentation
  */
-export { productionGuardPlugin as default } from './plugin';
+export { refuseDevelopmentOnlySettings } from './guard';
 export { findDevelopmentOnlySettings } from './checks';
