@@ -1,5 +1,12 @@
 import { GroupEntity, UserEntity } from '@backstage/catalog-model';
-import { EntraEntityNaming, normalizeName } from './entityNames';
+import { KubernetesValidatorFunctions } from '@backstage/catalog-model';
+import {
+  EntraEntityNaming,
+  normalizeGroupName,
+  normalizeName,
+  transliterate,
+  uniqueNames,
+} from './entityNames';
 
 const ID = {
   kimA: 'aaaaaaaa-1111-4111-8111-111111111111',
@@ -52,6 +59,69 @@ describe('entity names', () => {
       'olga_partner.example-ext',
     );
     expect(normalizeName('x'.repeat(80))).toHaveLength(63);
+  });
+
+  it('transliterates what has an ASCII form and drops what is invisible', () => {
+    expect(transliterate('Équipe Zoë')).toBe('Equipe Zoe');
+    expect(transliterate('Cafe\u0301')).toBe('Cafe');
+    expect(transliterate('Dev\u200bOps\u200d')).toBe('DevOps');
+    expect(transliterate('Ｆｕｌｌ ﬁnance')).toBe('Full finance');
+    expect(transliterate('Straße Øre Łódź')).toBe('Strasse Ore Lodz');
+  });
+
+  it.each([
+    ['Équipe Zoë 🚀', 'equipe_zoe'],
+    ['فريق الهندسة Eng', 'eng'],
+    ['数据团队', ''],
+    ['🚀🚀🚀', ''],
+    ['!!! ??? ...', ''],
+    ['_platform-', 'platform'],
+    ['Dev\u200bOps', 'devops'],
+    // Upstream's names stay as they were for names it already made valid.
+    ['Platform Team', 'platform_team'],
+    ['platform-admins', 'platform-admins'],
+  ])('names group %j %j', (displayName, name) => {
+    expect(normalizeGroupName(displayName)).toBe(name);
+  });
+
+  it('makes valid names of any length', () => {
+    const long = normalizeGroupName('Platform Engineering '.repeat(13));
+    expect(long.length).toBeLessThanOrEqual(63);
+    expect(KubernetesValidatorFunctions.isValidObjectName(long)).toBe(true);
+    expect(
+      KubernetesValidatorFunctions.isValidObjectName(
+        normalizeName(`${'a'.repeat(62)}.-b`),
+      ),
+    ).toBe(true);
+  });
+
+  it('keeps names unique as the catalog compares them, suffixed names included', () => {
+    const kim = 'b62735f3-0000-4000-8000-000000000001';
+    const names = uniqueNames([
+      { objectId: kim, readable: 'kim' },
+      { objectId: 'c7a1e0d2-0000-4000-8000-000000000002', readable: 'kim' },
+      // Wants exactly the suffixed name the first Kim would get.
+      {
+        objectId: 'd39f44a1-0000-4000-8000-000000000003',
+        readable: 'kim-b62735f3',
+      },
+      // Differs only in case from another name.
+      { objectId: 'e4000000-0000-4000-8000-000000000004', readable: 'Lee' },
+      { objectId: 'e5000000-0000-4000-8000-000000000005', readable: 'lee' },
+      // No readable name: the object id.
+      { objectId: 'f6000000-0000-4000-8000-000000000006', readable: '' },
+    ]);
+    expect(names).toEqual([
+      `kim-${kim}`,
+      'kim-c7a1e0d2',
+      'kim-b62735f3-d39f44a1',
+      'lee-e4000000',
+      'lee-e5000000',
+      'f6000000-0000-4000-8000-000000000006',
+    ]);
+    for (const name of names) {
+      expect(KubernetesValidatorFunctions.isValidObjectName(name)).toBe(true);
+    }
   });
 
   it('gives readable names, suffixes every holder of a contested name by object id, and rewrites references', async () => {

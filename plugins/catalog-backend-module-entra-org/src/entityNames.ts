@@ -1,8 +1,10 @@
-import { GroupEntity, UserEntity } from '@backstage/catalog-model';
+import { Entity, GroupEntity, UserEntity } from '@backstage/catalog-model';
 import {
   defaultGroupTransformer,
+  defaultOrganizationTransformer,
   defaultUserTransformer,
   GroupTransformer,
+  OrganizationTransformer,
   UserTransformer,
 } from '@backstage/plugin-catalog-backend-module-msgraph';
 import type * as MicrosoftGraph from '@microsoft/microsoft-graph-types';
@@ -27,17 +29,142 @@ export const USER_SELECT = [
 /** Whether B2B guests (`userType: Guest`) become catalog users. */
 export type GuestPolicy = 'include' | 'exclude';
 
-/** A valid, readable entity name: lower case, at most 63 characters. */
-export function normalizeName(value: string): string {
+/**
+ * Latin letters that Unicode does not decompose into a base letter and a
+ * mark, so NFKD alone would drop them (`Straße` would become `stra-e`).
+ */
+const LATIN_LETTERS: Record<string, string> = {
+  ß: 'ss',
+  ẞ: 'SS',
+  æ: 'ae',
+  Æ: 'AE',
+  œ: 'oe',
+  Œ: 'OE',
+  ø: 'o',
+  Ø: 'O',
+  ł: 'l',
+  Ł: 'L',
+  đ: 'd',
+  Đ: 'D',
+  ð: 'd',
+  Ð: 'D',
+  þ: 'th',
+  Þ: 'TH',
+  ı: 'i',
+  ħ: 'h',
+  Ħ: 'H',
+};
+
+/**
+ * Entity names are ASCII (the catalog's Kubernetes-style name rule). Letters
+ * with diacritics keep their base letter (`Équipe Zoë` → `Equipe Zoe`, full
+ * width `Ｆｕｌｌ` → `Full`); invisible format characters (zero-width space,
+ * joiners, bidi marks) are removed so they cannot split a word. What has no
+ * ASCII form (CJK, Arabic, emoji) stays, for the caller to treat as a
+ * separator.
+ */
+export function transliterate(value: string): string {
   return value
-    .toLocaleLowerCase('en-US')
-    .replace(/[^a-z0-9._-]+/g, '-')
-    .replace(/^[^a-z0-9]+|[^a-z0-9]+$/g, '')
-    .slice(0, 63)
-    .replace(/[^a-z0-9]+$/, '');
+    .normalize('NFKD')
+    .replace(/\p{M}+/gu, '')
+    .replace(/\p{Cf}+/gu, '')
+    .replace(/[^ -~]/g, c => LATIN_LETTERS[c] ?? c);
+}
+
+/** Longest entity name the catalog accepts. */
+const MAX_NAME = 63;
+
+/** Trims to what a name may start and end with, at most `max` characters. */
+function trimName(value: string, max = MAX_NAME): string {
+  return value
+    .replace(/^[^a-zA-Z0-9]+/, '')
+    .slice(0, max)
+    .replace(/[^a-zA-Z0-9]+$/, '');
+}
+
+/**
+ * A valid, readable entity name (lower case, at most 63 characters), or `''`
+ * when nothing of `value` has an ASCII form; the caller then falls back to
+ * the object id.
+ */
+export function normalizeName(value: string): string {
+  return trimName(
+    transliterate(value)
+      .toLocaleLowerCase('en-US')
+      .replace(/[^a-z0-9._-]+/g, '-'),
+  );
+}
+
+/**
+ * Upstream's group naming (`Platform Team` → `platform_team`, kept so that
+ * group names, and the refs in policies and `catalog-info.yaml` files that
+ * name them, do not change), made valid for any display name: transliterated,
+ * and trimmed where upstream would leave a leading `_` or more than 63
+ * characters.
+ */
+export function normalizeGroupName(value: string): string {
+  return trimName(
+    transliterate(value)
+      .trim()
+      .toLocaleLowerCase('en-US')
+      .replace(/[^a-z0-9_.-]+/g, '_')
+      .replace(/_{2,}/g, '_'),
+  );
 }
 
 const GROUP_REF_PREFIX = 'group:default/';
+
+/**
+ * The name an object gets at each level of contest: its readable name; the
+ * readable name with the first 8 characters of its object id; the readable
+ * name with its whole object id (unique however the others are named). An
+ * object without a readable name is named after its object id at every
+ * level.
+ */
+function nameAtLevel(readable: string, objectId: string, level: number) {
+  const id = normalizeName(objectId);
+  if (!readable) return id;
+  if (level === 0) return readable;
+  if (level === 1) return `${trimName(readable, 54)}-${id.slice(0, 8)}`;
+  return `${trimName(readable, MAX_NAME - id.length - 1)}-${id}`;
+}
+
+const MAX_LEVEL = 2;
+
+/**
+ * Final names for one kind: every object gets its readable name unless
+ * another object of the kind wants the same name (compared as the catalog
+ * compares names, ignoring case); then every holder of that name moves up a
+ * level, until no two hold the same name. Only the set of objects decides the
+ * outcome, never the order Graph returns them in.
+ */
+export function uniqueNames(
+  objects: Array<{ objectId: string; readable: string }>,
+): string[] {
+  const levels = objects.map(() => 0);
+  for (;;) {
+    const names = objects.map((o, i) =>
+      nameAtLevel(o.readable, o.objectId, levels[i]).toLocaleLowerCase('en-US'),
+    );
+    const holders = new Map<string, number[]>();
+    names.forEach((name, i) =>
+      holders.set(name, [...(holders.get(name) ?? []), i]),
+    );
+    let moved = false;
+    for (const indexes of holders.values()) {
+      if (indexes.length < 2) continue;
+      for (const i of indexes) {
+        if (levels[i] < MAX_LEVEL && objects[i].readable) {
+          levels[i]++;
+          moved = true;
+        }
+      }
+    }
+    // At the last level names contain the object id, so they differ unless
+    // two objects share an object id; the catalog reports those.
+    if (!moved) return names;
+  }
+}
 
 /**
  * Entity names for one ingestion run.
@@ -48,9 +175,8 @@ const GROUP_REF_PREFIX = 'group:default/';
  * entities would merge and their references could not be told apart
  * afterwards. The transformers therefore name each entity after its object
  * id while the reader runs, and remember the readable name it should get;
- * {@link EntraEntityNaming.assignNames} then gives every entity its readable
- * name (with an object-id suffix for every holder of a contested name, so the
- * outcome does not depend on Graph's order) and rewrites the references.
+ * {@link EntraEntityNaming.assignNames} then gives every entity its final
+ * name (see {@link uniqueNames}) and rewrites the references.
  */
 export class EntraEntityNaming {
   private readonly readableName = new Map<string, string>();
@@ -91,22 +217,39 @@ export class EntraEntityNaming {
   ): Promise<GroupEntity | undefined> => {
     const entity = await defaultGroupTransformer(group, groupPhoto);
     if (!entity || !group.id) return undefined;
-    this.readableName.set(group.id, entity.metadata.name);
+    const raw =
+      group.securityEnabled || !group.mailNickname
+        ? group.displayName!
+        : group.mailNickname;
+    this.readableName.set(group.id, normalizeGroupName(raw));
     entity.metadata.name = group.id;
     return entity;
   };
 
+  /** The tenant's root group, named after the organisation like upstream. */
+  readonly organizationTransformer: OrganizationTransformer = async (
+    organization: MicrosoftGraph.Organization,
+  ): Promise<GroupEntity | undefined> => {
+    const entity = await defaultOrganizationTransformer(organization);
+    if (!entity || !organization.id) return undefined;
+    this.readableName.set(
+      organization.id,
+      normalizeGroupName(organization.displayName!),
+    );
+    entity.metadata.name = organization.id;
+    return entity;
+  };
+
   /**
-   * Gives the run's entities their readable names and rewrites the
-   * references between them. `groups` may hold the tenant's root group, which
-   * upstream already names after the organisation.
+   * Gives the run's entities their final names and rewrites the references
+   * between them.
    */
   assignNames(
     users: UserEntity[],
     groups: GroupEntity[],
   ): { users: UserEntity[]; groups: GroupEntity[] } {
-    const userNames = this.finalNames(users.map(u => u.metadata.name));
-    const groupNames = this.finalNames(groups.map(g => g.metadata.name));
+    const userNames = this.finalNames(users);
+    const groupNames = this.finalNames(groups);
     const groupRef = (ref: string) => {
       const prefixed = ref.startsWith(GROUP_REF_PREFIX);
       const name = prefixed ? ref.slice(GROUP_REF_PREFIX.length) : ref;
@@ -127,19 +270,15 @@ export class EntraEntityNaming {
     return { users: users.sort(byName), groups: groups.sort(byName) };
   }
 
-  /** Provisional name (object id) → readable name, contested names suffixed. */
-  private finalNames(provisional: string[]): Map<string, string> {
-    const wanted = (id: string) => this.readableName.get(id) ?? id;
-    const holders = new Map<string, number>();
-    for (const id of provisional) {
-      holders.set(wanted(id), (holders.get(wanted(id)) ?? 0) + 1);
-    }
-    return new Map(
-      provisional.map(id => {
-        const name = wanted(id);
-        if (holders.get(name)! < 2) return [id, name];
-        return [id, `${name.slice(0, 54)}-${id.slice(0, 8)}`];
-      }),
+  /** Provisional name (object id) → final name. */
+  private finalNames(entities: Entity[]): Map<string, string> {
+    const provisional = entities.map(e => e.metadata.name);
+    const names = uniqueNames(
+      provisional.map(id => ({
+        objectId: id,
+        readable: this.readableName.get(id) ?? '',
+      })),
     );
+    return new Map(provisional.map((id, i) => [id, names[i]]));
   }
 }

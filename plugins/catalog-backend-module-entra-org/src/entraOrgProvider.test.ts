@@ -1,5 +1,18 @@
 import { mockServices, TestDatabases } from '@backstage/backend-test-utils';
-import { Entity, GroupEntity, UserEntity } from '@backstage/catalog-model';
+import {
+  DefaultNamespaceEntityPolicy,
+  Entity,
+  entityEnvelopeSchemaValidator,
+  EntityPolicies,
+  FieldFormatEntityPolicy,
+  GroupEntity,
+  groupEntityV1alpha1Validator,
+  KubernetesValidatorFunctions,
+  NoForeignRootFieldsEntityPolicy,
+  SchemaValidEntityPolicy,
+  UserEntity,
+  userEntityV1alpha1Validator,
+} from '@backstage/catalog-model';
 import { EntityProviderConnection } from '@backstage/plugin-catalog-node';
 import {
   EntraEmulator,
@@ -10,6 +23,11 @@ import {
   recordConnections,
   startTestEmulator,
 } from '@internal/entra-emulator/testUtils';
+import {
+  EXPECTED_NAMES,
+  OID,
+  unusualNamesSeed,
+} from './__testUtils__/unusualNames';
 import { EntraOrgEntityProvider } from './entraOrgProvider';
 import { createGraphClient, RetryPolicy } from './graphClient';
 import {
@@ -133,7 +151,7 @@ describe('EntraOrgEntityProvider against the emulator', () => {
     expect(root.metadata.annotations!['graph.microsoft.com/tenant-id']).toBe(
       emulator.tenantId,
     );
-    expect(status.read).toEqual({
+    expect(status.read).toMatchObject({
       users: members.length,
       groups: seed.groups.length + 1,
     });
@@ -165,6 +183,10 @@ describe('EntraOrgEntityProvider against the emulator', () => {
         .map(g => `${g.spec.parent} ${ref(g)}`)
         .sort(),
     ).toEqual(expectedNesting.sort());
+    // The membership guard counts exactly these edges.
+    expect(status.read!.memberships).toBe(
+      expectedMemberships.length + expectedNesting.length,
+    );
 
     // Readable names: people after their UPN (not their mail: Quinn's mail is
     // Ada's address), groups after their display name.
@@ -280,10 +302,7 @@ describe('EntraOrgEntityProvider against the emulator', () => {
         const failed = await provider.read();
         expect(failed.outcome).toBe('failed');
         expect(failed.error).toMatch(/Microsoft Graph/);
-        expect(failed.ingested).toEqual({
-          users: users(before).length,
-          groups: groups(before).length,
-        });
+        expect(failed.sent).toBeUndefined();
         expect(catalog.mutations).toBe(1);
         expect(catalog.entities).toBe(before);
         // The next attempt is scheduled with backoff, not at once.
@@ -439,4 +458,183 @@ describe('EntraOrgEntityProvider on a directory larger than one page', () => {
       expect(catalog.entities).toHaveLength(before.length);
     },
   );
+});
+
+/**
+ * What the catalog itself checks, built here from catalog-model rather than
+ * taken from the module, so the module cannot pass by checking the wrong
+ * thing.
+ */
+const catalogPolicy = EntityPolicies.allOf([
+  new SchemaValidEntityPolicy(),
+  new DefaultNamespaceEntityPolicy(),
+  new NoForeignRootFieldsEntityPolicy(),
+  new FieldFormatEntityPolicy(),
+]);
+const envelope = entityEnvelopeSchemaValidator();
+
+/**
+ * The catalog after a run holds only entities it accepts, names unique per
+ * kind as the catalog compares them, and references that point only at
+ * groups that exist.
+ */
+async function expectConsistentCatalog(entities: Entity[]) {
+  for (const entity of entities) {
+    expect(() => envelope(entity)).not.toThrow();
+    await expect(catalogPolicy.enforce(entity)).resolves.toBeDefined();
+    const kindValidator =
+      entity.kind === 'User'
+        ? userEntityV1alpha1Validator
+        : groupEntityV1alpha1Validator;
+    await expect(kindValidator.check(entity)).resolves.toBe(true);
+    expect(
+      KubernetesValidatorFunctions.isValidObjectName(entity.metadata.name),
+    ).toBe(true);
+  }
+  for (const kind of ['User', 'Group']) {
+    const names = entities
+      .filter(e => e.kind === kind)
+      .map(e => e.metadata.name.toLocaleLowerCase('en-US'));
+    expect(new Set(names).size).toBe(names.length);
+  }
+  const groupRefs = new Set(
+    groups(entities).map(g => `group:default/${g.metadata.name}`),
+  );
+  const refs = [
+    ...users(entities).flatMap(u => u.spec.memberOf ?? []),
+    ...groups(entities).flatMap(g => [
+      ...g.spec.children,
+      ...(g.spec.parent ? [g.spec.parent] : []),
+    ]),
+  ];
+  expect(refs.filter(r => !groupRefs.has(r))).toEqual([]);
+}
+
+describe('EntraOrgEntityProvider on a tenant of unusual names', () => {
+  let emulator: EntraEmulator;
+  beforeAll(async () => {
+    emulator = await startTestEmulator({ seed: unusualNamesSeed() });
+  });
+  afterAll(() => emulator?.close());
+  afterEach(() => emulator.clearFaults());
+
+  const byObjectId = (entities: Entity[]) =>
+    new Map(
+      entities.map(e => [
+        e.metadata.annotations![USER_ID] ??
+          e.metadata.annotations![GROUP_ID] ??
+          e.metadata.annotations!['graph.microsoft.com/tenant-id'],
+        e,
+      ]),
+    );
+
+  it('gives every user and group a valid, unique name the catalog accepts, and leaves out only what cannot be named', async () => {
+    const { provider, catalog } = await setup(emulator);
+    const status = await provider.read();
+    expect(status.outcome).toBe('applied');
+    await expectConsistentCatalog(catalog.entities);
+
+    const objects = byObjectId(catalog.entities);
+    for (const [oid, name] of Object.entries(EXPECTED_NAMES)) {
+      expect([oid, objects.get(oid)?.metadata.name]).toEqual([oid, name]);
+    }
+    // The organisation's name has no ASCII form: the root is named after
+    // the tenant id, and every top-level group hangs off it.
+    const root = objects.get(emulator.tenantId) as GroupEntity;
+    expect(root.metadata.name).toBe(emulator.tenantId);
+    expect(root.spec.children).toContain(`group:default/${OID.cjkGroup}`);
+    // Every seeded object but the two no name can be made for.
+    expect([...objects.keys()].sort()).toEqual(
+      [
+        ...emulator.seed.users.map(u => u.id),
+        ...emulator.seed.groups.map(g => g.id),
+        emulator.tenantId,
+      ]
+        .filter(id => id !== OID.unnameable && id !== OID.unnameableGroup)
+        .sort(),
+    );
+    expect(status.rejected).toEqual({ users: 1, groups: 1 });
+    expect(status.read).toMatchObject({
+      users: emulator.seed.users.length - 1,
+      groups: emulator.seed.groups.length, // + root - the unnameable group
+    });
+
+    // Memberships and nesting between named objects all arrive, under the
+    // final names.
+    const ref = (oid: string) =>
+      `group:default/${objects.get(oid)!.metadata.name}`;
+    const memberOf = (oid: string) =>
+      (objects.get(oid) as UserEntity).spec.memberOf;
+    expect(memberOf(OID.kimContoso)).toEqual(
+      expect.arrayContaining([ref(OID.cjkGroup), ref(OID.unnameableChild)]),
+    );
+    expect(memberOf(OID.kimSuffixed)).toEqual([ref(OID.arabicGroup)]);
+    expect(memberOf(OID.cjkUpn)).toEqual([ref(OID.frenchGroup)]);
+    expect(memberOf(OID.ada)).toHaveLength(4);
+    expect((objects.get(OID.frenchGroup) as GroupEntity).spec.parent).toBe(
+      ref(OID.emojiGroup),
+    );
+    expect((objects.get(OID.emojiGroup) as GroupEntity).spec.children).toEqual([
+      ref(OID.frenchGroup),
+    ]);
+    // The group that could not be named is no one's parent any more.
+    expect(
+      (objects.get(OID.unnameableChild) as GroupEntity).spec.parent,
+    ).toBeUndefined();
+  });
+
+  it('names do not change from one run to the next', async () => {
+    const first = await setup(emulator);
+    await first.provider.read();
+    const second = await setup(emulator);
+    await second.provider.read();
+    expect(second.catalog.entities.map(e => e.metadata.name)).toEqual(
+      first.catalog.entities.map(e => e.metadata.name),
+    );
+  });
+
+  it('refuses a run whose Graph answers every member list empty, until an admin allows it once', async () => {
+    const { provider, catalog, store } = await setup(emulator);
+    const applied = await provider.read();
+    expect(applied.read!.memberships).toBeGreaterThan(10);
+    const before = catalog.entities;
+
+    // Users and groups all still there; only their memberships are gone.
+    emulator.setFaults([
+      { route: '/v1.0/groups/*/members', type: 'emptyDirectory' },
+    ]);
+    const refused = await provider.read();
+    expect(refused.outcome).toBe('refused');
+    expect(refused.read).toMatchObject({
+      users: applied.read!.users,
+      groups: applied.read!.groups,
+      memberships: 0,
+    });
+    expect(refused.error).toMatch(/0 memberships/);
+    expect(refused.error).toMatch(/allow-removal/);
+    expect(catalog.entities).toBe(before);
+    await expectConsistentCatalog(catalog.entities);
+
+    // Also after a restart: the baseline is in the database.
+    const restarted = await setup(emulator, { store });
+    expect((await restarted.provider.read()).outcome).toBe('refused');
+    expect(restarted.catalog.mutations).toBe(0);
+
+    await restarted.provider.allowNextRemoval('user:default/ada.admin');
+    const allowed = await restarted.provider.read();
+    expect(allowed.outcome).toBe('applied');
+    expect(allowed.removalAllowedBy).toBe('user:default/ada.admin');
+    await expectConsistentCatalog(restarted.catalog.entities);
+    expect(
+      users(restarted.catalog.entities).flatMap(u => u.spec.memberOf ?? []),
+    ).toEqual([]);
+
+    // One run only: memberships back, then gone again, is refused again.
+    emulator.clearFaults();
+    expect((await restarted.provider.read()).outcome).toBe('applied');
+    emulator.setFaults([
+      { route: '/v1.0/groups/*/members', type: 'emptyDirectory' },
+    ]);
+    expect((await restarted.provider.read()).outcome).toBe('refused');
+  });
 });

@@ -6,6 +6,8 @@ import {
   ANNOTATION_LOCATION,
   ANNOTATION_ORIGIN_LOCATION,
   Entity,
+  GroupEntity,
+  UserEntity,
 } from '@backstage/catalog-model';
 import {
   MicrosoftGraphProviderConfig,
@@ -16,14 +18,16 @@ import {
   EntityProviderConnection,
 } from '@backstage/plugin-catalog-node';
 import { EntraEntityNaming, GuestPolicy, USER_SELECT } from './entityNames';
+import { RejectedEntity, validateEntities } from './entityValidation';
 import { ResilientGraphClient } from './graphClient';
 import {
+  IngestionCounts,
   IngestionRunStatus,
   ProviderState,
   ProviderStateStore,
 } from './ingestionState';
 
-/** Default share of users or groups a single run may remove. */
+/** Default share of users, groups or memberships a single run may remove. */
 export const DEFAULT_MAX_DELETION_SHARE = 0.2;
 
 /** Backoff after a failed or refused run: 1 min, 2, 4, … up to the schedule's frequency. */
@@ -46,7 +50,7 @@ export interface EntraOrgProviderOptions {
   taskRunner: SchedulerServiceTaskRunner;
   /** The scheduler task id, for retries and manual runs. */
   taskId: string;
-  /** Share of last run's users or groups a run may remove (default 0.2). */
+  /** Share of last run's users, groups or memberships a run may remove (default 0.2). */
   maxDeletionShare?: number;
   /** Whether B2B guests become catalog users (default exclude). */
   guests?: GuestPolicy;
@@ -59,15 +63,53 @@ export interface EntraOrgProviderOptions {
   scheduleRetry?: (delayMs: number) => void;
 }
 
-type Counts = { users: number; groups: number };
+type Counts = IngestionCounts;
+
+/** The catalog's location key for a provider's entities. */
+export function entraOrgLocationKey(providerId: string): string {
+  return `msgraph-org-provider:${providerId}`;
+}
+
+interface OrgRead {
+  users: UserEntity[];
+  groups: GroupEntity[];
+  rejected: RejectedEntity[];
+}
+
+/**
+ * Membership edges: each person's groups and each group's child groups. The
+ * root group's children are left out: every group without a parent hangs off
+ * the root, so a Graph that answers every `/members` with nothing would
+ * otherwise seem to add as many edges as it removes.
+ */
+function countMemberships(read: OrgRead): number {
+  const rootRefs = new Set(
+    read.groups
+      .filter(g => g.metadata.annotations?.['graph.microsoft.com/tenant-id'])
+      .map(g => `group:default/${g.metadata.name}`),
+  );
+  return (
+    read.users.reduce((n, u) => n + (u.spec.memberOf?.length ?? 0), 0) +
+    read.groups
+      .filter(g => !rootRefs.has(`group:default/${g.metadata.name}`))
+      .reduce((n, g) => n + g.spec.children.length, 0)
+  );
+}
+
+const KIND_TEXT: Record<keyof Counts, string> = {
+  users: 'users',
+  groups: 'groups',
+  memberships: 'memberships (group members and nested groups)',
+};
 
 /**
  * Keeps the catalog's Users and Groups equal to the Entra organisation: each
- * run reads the whole org with the upstream msgraph reader and applies one
- * full mutation. A run that fails changes nothing; a run that would remove
- * more than `maxDeletionShare` of the users or groups the last applied run
- * ingested is refused, because an empty or truncated answer from Graph looks
- * exactly like a mass deletion. An admin can allow the next run past that
+ * run reads the whole org with the upstream msgraph reader, names and
+ * validates every entity as the catalog would, and applies one full
+ * mutation. A run that fails changes nothing; a run that would remove more
+ * than `maxDeletionShare` of the users, groups or memberships the last
+ * applied run ingested is refused, because an empty or truncated answer from
+ * Graph looks exactly like a mass deletion. An admin can allow the next run past that
  * guard once. Failed and refused runs are retried with backoff.
  */
 export class EntraOrgEntityProvider implements EntityProvider {
@@ -150,7 +192,7 @@ export class EntraOrgEntityProvider implements EntityProvider {
     };
 
     const signal = client.beginRun();
-    let read: { users: Entity[]; groups: Entity[] };
+    let read: OrgRead;
     try {
       read = await this.readOrg(signal);
     } catch (error) {
@@ -161,22 +203,28 @@ export class EntraOrgEntityProvider implements EntityProvider {
       logger.error(
         `Entra org ingestion failed; the catalog is unchanged. ${message}`,
       );
-      return finish({
-        outcome: 'failed',
-        ingested: state.baseline,
-        error: message,
-      });
+      return finish({ outcome: 'failed', error: message });
     }
     readMs = Date.now() - startedAt.getTime();
     const counts: Counts = {
       users: read.users.length,
       groups: read.groups.length,
+      memberships: countMemberships(read),
     };
+    const rejected = {
+      users: read.rejected.filter(r => r.kind === 'User').length,
+      groups: read.rejected.filter(r => r.kind === 'Group').length,
+    };
+    for (const r of read.rejected) {
+      logger.warn(
+        `Entra org ingestion left out ${r.kind} ${r.objectId} (name '${r.name}'): the catalog would reject it: ${r.reason}. References to it were dropped.`,
+      );
+    }
 
     const removal = this.excessiveRemoval(state.baseline, counts);
     if (removal && !state.override) {
       const error =
-        `Graph returned ${counts[removal.kind]} ${removal.kind}, ${
+        `Graph returned ${counts[removal.kind]} ${KIND_TEXT[removal.kind]}, ${
           removal.removed
         } fewer than the ${state.baseline![removal.kind]} ingested last time ` +
         `(more than ${
@@ -185,12 +233,7 @@ export class EntraOrgEntityProvider implements EntityProvider {
         'If the removal is intended, an admin can allow it once (Entra org status card, or ' +
         `POST /api/catalog/entra-org/providers/${this.providerId}/allow-removal).`;
       logger.error(`Entra org ingestion refused: ${error}`);
-      return finish({
-        outcome: 'refused',
-        read: counts,
-        ingested: state.baseline,
-        error,
-      });
+      return finish({ outcome: 'refused', read: counts, rejected, error });
     }
 
     try {
@@ -203,7 +246,7 @@ export class EntraOrgEntityProvider implements EntityProvider {
       return finish({
         outcome: 'failed',
         read: counts,
-        ingested: state.baseline,
+        rejected,
         error: message,
       });
     }
@@ -211,17 +254,23 @@ export class EntraOrgEntityProvider implements EntityProvider {
       {
         outcome: 'applied',
         read: counts,
-        ingested: counts,
+        sent: counts,
+        rejected,
         ...(removal && { removalAllowedBy: state.override!.requestedBy }),
       },
-      // A pending override is for the next run only, used or not.
-      { baseline: counts, override: undefined },
+      // A pending override is for the next run only, used or not; one set
+      // while this run was going on is for the run after it.
+      { baseline: counts, ...(state.override && { override: undefined }) },
     );
     const { graph } = status;
     logger.info(
-      `Entra org ingestion applied ${counts.users} users and ${counts.groups} groups ` +
+      `Entra org ingestion applied ${counts.users} users, ${counts.groups} groups and ${counts.memberships} memberships ` +
         `in ${status.durationMs} ms (Graph read ${readMs} ms): ${graph.requests} Graph requests, ${graph.retries} retries, ` +
         `${graph.throttled} throttled${
+          read.rejected.length
+            ? `; ${read.rejected.length} left out as invalid (see warnings)`
+            : ''
+        }${
           removal
             ? `; removal of ${removal.removed} ${removal.kind} allowed by ${
                 state.override!.requestedBy
@@ -239,9 +288,7 @@ export class EntraOrgEntityProvider implements EntityProvider {
     });
   }
 
-  private async readOrg(
-    signal: AbortSignal,
-  ): Promise<{ users: Entity[]; groups: Entity[] }> {
+  private async readOrg(signal: AbortSignal): Promise<OrgRead> {
     const { config, client, logger } = this.options;
     const naming = new EntraEntityNaming({
       guests: this.options.guests ?? 'exclude',
@@ -258,13 +305,19 @@ export class EntraOrgEntityProvider implements EntityProvider {
         groupExpand: config.groupExpand,
         groupSelect: config.groupSelect,
         groupTransformer: naming.groupTransformer,
+        organizationTransformer: naming.organizationTransformer,
         queryMode: config.queryMode,
         logger,
         signal,
       });
       // Rethrows a member read that failed while the reader went on.
       client.endRun();
-      return naming.assignNames(org.users, org.groups);
+      const named = naming.assignNames(org.users, org.groups);
+      // Validated as the catalog will see them, location annotations included.
+      return validateEntities(
+        named.users.map(e => this.withLocation(e)),
+        named.groups.map(e => this.withLocation(e)),
+      );
     } catch (error) {
       // An abort is only the echo of the failure that caused it.
       client.endRun();
@@ -272,36 +325,38 @@ export class EntraOrgEntityProvider implements EntityProvider {
     }
   }
 
-  private async apply(read: { users: Entity[]; groups: Entity[] }) {
-    const locationKey = `msgraph-org-provider:${this.providerId}`;
-    const withLocation = (entity: Entity): Entity => ({
-      ...entity,
-      metadata: {
-        ...entity.metadata,
-        annotations: {
-          ...entity.metadata.annotations,
-          [ANNOTATION_LOCATION]: locationKey,
-          [ANNOTATION_ORIGIN_LOCATION]: locationKey,
-        },
-      },
-    });
+  private withLocation<T extends Entity>(entity: T): T {
+    const locationKey = entraOrgLocationKey(this.providerId);
+    entity.metadata.annotations = {
+      ...entity.metadata.annotations,
+      [ANNOTATION_LOCATION]: locationKey,
+      [ANNOTATION_ORIGIN_LOCATION]: locationKey,
+    };
+    return entity;
+  }
+
+  private async apply(read: OrgRead) {
+    const locationKey = entraOrgLocationKey(this.providerId);
     await this.connection!.applyMutation({
       type: 'full',
       entities: [...read.users, ...read.groups].map(entity => ({
         locationKey,
-        entity: withLocation(entity),
+        entity,
       })),
     });
   }
 
   private excessiveRemoval(
-    baseline: Counts | undefined,
+    baseline: Partial<Counts> | undefined,
     counts: Counts,
   ): { kind: keyof Counts; removed: number } | undefined {
     if (!baseline) return undefined;
-    for (const kind of ['users', 'groups'] as const) {
-      const removed = baseline[kind] - counts[kind];
-      if (baseline[kind] > 0 && removed / baseline[kind] > this.maxShare()) {
+    for (const kind of ['users', 'groups', 'memberships'] as const) {
+      const before = baseline[kind];
+      // A baseline from before memberships were counted has none: no guard.
+      if (before === undefined) continue;
+      const removed = before - counts[kind];
+      if (before > 0 && removed / before > this.maxShare()) {
         return { kind, removed };
       }
     }

@@ -9,11 +9,12 @@ export {
   DEFAULT_MAX_DELETION_SHARE,
 } from './entraOrgProvider';
 export { createGraphClient, ResilientGraphClient } from './graphClient';
-export { normalizeName } from './entityNames';
+export { normalizeGroupName, normalizeName } from './entityNames';
 export type { RetryPolicy, GraphRunStats } from './graphClient';
 export type { IngestionRunStatus } from './ingestionState';
 export {
   entraOrgStatusReadPermission,
   entraOrgRemovalAllowPermission,
+  entraOrgRunPermission,
   entraOrgPermissions,
 } from './permissions';

@@ -4,6 +4,14 @@ import { GraphRunStats } from './graphClient';
 /** How an ingestion run ended. */
 export type RunOutcome = 'applied' | 'refused' | 'failed';
 
+/** What a run read or sent, per kind. */
+export interface IngestionCounts {
+  users: number;
+  groups: number;
+  /** Each person's groups plus each group's child groups (the root's not counted). */
+  memberships: number;
+}
+
 /** The last run of one provider, as admins see it. */
 export interface IngestionRunStatus {
   providerId: string;
@@ -13,9 +21,21 @@ export interface IngestionRunStatus {
   /** Time spent reading Graph (the rest is the guard and the catalog write). */
   readMs?: number;
   outcome: RunOutcome;
-  /** What Graph returned this run (absent when the read failed). */
-  read?: { users: number; groups: number };
-  /** What the catalog holds from this provider after the run. */
+  /** Valid entities Graph returned this run (absent when the read failed). */
+  read?: IngestionCounts;
+  /** What the run's mutation held (only when it was applied). */
+  sent?: IngestionCounts;
+  /**
+   * Objects left out because the catalog would reject them (each one is
+   * logged with its object id and the reason).
+   */
+  rejected?: { users: number; groups: number };
+  /**
+   * What the catalog holds from this provider, counted in the catalog when
+   * the status is asked for (never stored). The catalog processes a mutation
+   * in the background, so right after a run this can still be catching up
+   * with `sent`.
+   */
   ingested?: { users: number; groups: number };
   graph: GraphRunStats;
   /** Why the run failed or was refused; says what to do. */
@@ -34,8 +54,11 @@ export interface RemovalOverride {
 }
 
 export interface ProviderState {
-  /** Counts applied by the last successful run: the deletion guard's baseline. */
-  baseline?: { users: number; groups: number };
+  /**
+   * Counts applied by the last successful run: the deletion guard's
+   * baseline. Baselines stored before memberships were counted lack them.
+   */
+  baseline?: { users: number; groups: number; memberships?: number };
   lastRun?: IngestionRunStatus;
   override?: RemovalOverride;
 }

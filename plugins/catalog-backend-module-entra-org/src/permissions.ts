@@ -15,7 +15,17 @@ export const entraOrgRemovalAllowPermission = createPermission({
   attributes: { action: 'update' },
 });
 
+/**
+ * Starting an ingestion run now instead of at the next scheduled time. The
+ * run is an ordinary one: the deletion guard applies.
+ */
+export const entraOrgRunPermission = createPermission({
+  name: 'entra.org.run',
+  attributes: { action: 'update' },
+});
+
 export const entraOrgPermissions = [
   entraOrgStatusReadPermission,
   entraOrgRemovalAllowPermission,
+  entraOrgRunPermission,
 ];
