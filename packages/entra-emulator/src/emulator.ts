@@ -90,7 +90,8 @@ const BIND_ADDRESS = '127.0.0.1';
 
 /**
  * Starts an offline Microsoft Entra ID (OIDC v2.0) and Microsoft Graph v1.0
- * for one seeded tenant, with a sample deploy API.
+ * for a seeded home tenant (plus the seed's `otherTenants` for multi-tenant
+ * sign-in), with a sample deploy API.
  */
 export async function createEntraEmulator(
   options: EntraEmulatorOptions = {},

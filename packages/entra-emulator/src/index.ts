@@ -12,6 +12,8 @@ export type {
   SeedApp,
   SeedGroup,
   SeedGroupRule,
+  SeedOtherTenant,
+  SeedTenantInfo,
   SeedPermission,
   SeedScope,
   SeedUser,

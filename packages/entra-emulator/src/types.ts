@@ -84,20 +84,44 @@ export interface SeedApp {
   permissions?: SeedPermission[];
   /** Emit the `groups` claim in tokens issued to (ID) or for (access) this app. */
   groupMembershipClaims?: boolean;
+  /**
+   * Who may sign in, as on Entra's app registration: `AzureADMyOrg` (the
+   * default) admits the home tenant only, and the `/common` and
+   * `/organizations` authorities refuse the app (AADSTS50194);
+   * `AzureADMultipleOrgs` also admits people of `otherTenants`.
+   */
+  signInAudience?: 'AzureADMyOrg' | 'AzureADMultipleOrgs';
+}
+
+/** A tenant's identity: its object id, name and verified domains. */
+export interface SeedTenantInfo {
+  id: string;
+  displayName: string;
+  /** Verified domains; the first is the default domain. */
+  domains: string[];
+}
+
+/**
+ * Another organisation whose people can sign in to the home tenant's
+ * multi-tenant apps (through `/common`, `/organizations` or its own tenant
+ * id). Its people get tokens with its own `iss` and `tid`; they are not in
+ * the home tenant's Graph.
+ */
+export interface SeedOtherTenant {
+  tenant: SeedTenantInfo;
+  users: SeedUser[];
 }
 
 /** The whole seeded tenant, as read from YAML or passed in code. */
 export interface EmulatorSeed {
-  tenant: {
-    id: string;
-    displayName: string;
-    /** Verified domains; the first is the default domain. */
-    domains: string[];
-  };
+  /** The home tenant: where the apps are registered and what Graph serves. */
+  tenant: SeedTenantInfo;
   users: SeedUser[];
   groups: SeedGroup[];
   groupRules?: SeedGroupRule[];
   apps: SeedApp[];
+  /** Other organisations, for multi-tenant sign-in tests. */
+  otherTenants?: SeedOtherTenant[];
 }
 
 /**

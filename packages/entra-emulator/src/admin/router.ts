@@ -45,7 +45,7 @@ export function createAdminRouter(ctx: EmulatorContext): Router {
       });
       return;
     }
-    const user = ctx.directory.findUser(req.params.user);
+    const user = ctx.directory.findAccount(req.params.user)?.user;
     if (!user) {
       res.status(404).json({
         error: {

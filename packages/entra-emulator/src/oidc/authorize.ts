@@ -3,6 +3,12 @@ import { EmulatorContext } from '../context';
 import { SeedApp } from '../types';
 import { aadsts, EntraOAuthError } from './errors';
 import { escapeHtml, renderErrorPage, renderLoginPage } from './loginPage';
+import {
+  admitsTenant,
+  Authority,
+  authorityOf,
+  checkAppAudience,
+} from './authority';
 
 /** Cookie that stands for an emulator browser session (used by prompt=none). */
 export const SESSION_COOKIE = 'entra_emulator_session';
@@ -24,6 +30,7 @@ const CARRIED_PARAMS = [
 ];
 
 interface ValidRequest {
+  authority: Authority;
   client: SeedApp;
   redirectUri: string;
   params: Record<string, string>;
@@ -48,7 +55,11 @@ export function authorizeGet(ctx: EmulatorContext) {
     if (!valid) return;
     if (valid.params.prompt === 'none') {
       const userId = ctx.grants.sessionUser(readCookie(req, SESSION_COOKIE));
-      const user = userId && ctx.directory.findUser(userId);
+      const account = userId ? ctx.directory.findAccount(userId) : undefined;
+      const user =
+        account && admitsTenant(valid.authority, account.tenantId)
+          ? account.user
+          : undefined;
       if (!user || user.accountEnabled === false) {
         redirectWithError(res, valid, aadsts.loginRequired());
         return;
@@ -66,10 +77,19 @@ export function authorizePost(ctx: EmulatorContext) {
     const valid = validate(ctx, req.body ?? {}, res);
     if (!valid) return;
     const chosen: string = (req.body.user || req.body.login || '').trim();
-    const user = chosen ? ctx.directory.findUser(chosen) : undefined;
+    const account = chosen ? ctx.directory.findAccount(chosen) : undefined;
+    const user = account?.user;
     let error: EntraOAuthError | undefined;
-    if (!user) error = aadsts.unknownUser(chosen || '(empty)');
-    else if (user.accountEnabled === false) error = aadsts.accountDisabled();
+    if (!account) error = aadsts.unknownUser(chosen || '(empty)');
+    else if (!admitsTenant(valid.authority, account.tenantId))
+      error = notInTenant(
+        ctx,
+        valid,
+        account.user.userPrincipalName,
+        account.tenantId,
+      );
+    else if (account.user.accountEnabled === false)
+      error = aadsts.accountDisabled();
     if (error || !user) {
       res
         .status(400)
@@ -87,13 +107,35 @@ export function authorizePost(ctx: EmulatorContext) {
   };
 }
 
+/** A person of another tenant at a tenant-specific authority (AADSTS50020). */
+function notInTenant(
+  ctx: EmulatorContext,
+  valid: ValidRequest,
+  upn: string,
+  homeTenantId: string,
+): EntraOAuthError {
+  const tenant = ctx.directory.findTenant(valid.authority.tenantId!)!;
+  return aadsts.userNotInTenant(
+    upn,
+    homeTenantId,
+    tenant.displayName,
+    valid.client.clientId,
+    valid.client.displayName,
+  );
+}
+
 function loginPage(
   ctx: EmulatorContext,
   req: Request,
   valid: ValidRequest,
   error?: string,
 ): string {
-  let users = ctx.directory.users;
+  const { tenantId } = valid.authority;
+  // `/common` and `/organizations` list everyone: Entra finds the home tenant
+  // from the account the person types.
+  let users = tenantId
+    ? ctx.directory.usersOf(tenantId)
+    : ctx.directory.tenants.flatMap(t => ctx.directory.usersOf(t.id));
   const domainHint = valid.params.domain_hint?.toLowerCase();
   if (domainHint) {
     // domain_hint skips home-realm discovery in Entra; here it narrows the list.
@@ -108,7 +150,9 @@ function loginPage(
     users,
     loginHint: valid.params.login_hint,
     error,
-    tenantName: ctx.directory.seed.tenant.displayName,
+    tenantName: tenantId
+      ? ctx.directory.findTenant(tenantId)!.displayName
+      : 'your organisation',
   });
 }
 
@@ -117,6 +161,7 @@ function validate(
   input: Record<string, string>,
   res: Response,
 ): ValidRequest | undefined {
+  const authority = authorityOf(res);
   const params: Record<string, string> = {};
   for (const k of CARRIED_PARAMS) {
     if (typeof input[k] === 'string' && input[k] !== '') params[k] = input[k];
@@ -129,11 +174,17 @@ function validate(
   if (!params.client_id) return fail(aadsts.missingParameter('client_id'));
   const client = ctx.directory.app(params.client_id);
   if (!client) return fail(aadsts.unknownClient(params.client_id));
+  try {
+    checkAppAudience(ctx, authority, client);
+  } catch (e) {
+    if (e instanceof EntraOAuthError) return fail(e);
+    throw e;
+  }
   const redirectUri = params.redirect_uri ?? client.redirectUris?.[0];
   if (!redirectUri || !(client.redirectUris ?? []).includes(redirectUri)) {
     return fail(aadsts.redirectMismatch(redirectUri ?? '', client.clientId));
   }
-  const valid = { client, redirectUri, params };
+  const valid = { authority, client, redirectUri, params };
   try {
     if (params.response_type !== 'code') {
       throw new EntraOAuthError(

@@ -1,6 +1,7 @@
 import { Request } from 'express';
 import { EmulatorContext } from '../context';
 import { JwtClaims, JwtError, verifyJwt } from './jwt';
+import { isKnownIssuer } from './authority';
 
 /** Why a bearer token was refused. */
 export class BearerError extends Error {
@@ -14,12 +15,15 @@ export class BearerError extends Error {
 
 /**
  * Verifies the request's bearer token: issued by this emulator, not expired,
- * and for one of `audiences`. Returns its claims.
+ * and for one of `audiences`. Returns its claims. The issuer must be the home
+ * tenant's unless `anyKnownTenant`, for APIs that serve people of other
+ * tenants too (Graph serves the home directory only).
  */
 export function verifyBearer(
   ctx: EmulatorContext,
   req: Request,
   audiences: string[],
+  options: { anyKnownTenant?: boolean } = {},
 ): JwtClaims {
   const header = req.headers.authorization ?? '';
   const match = /^Bearer\s+(.+)$/i.exec(header);
@@ -38,7 +42,10 @@ export function verifyBearer(
     }
     throw e;
   }
-  if (claims.iss !== ctx.urls.issuer) {
+  const issuerOk = options.anyKnownTenant
+    ? isKnownIssuer(ctx, claims)
+    : claims.iss === ctx.urls.issuer;
+  if (!issuerOk) {
     throw new BearerError(
       'Access token validation failure. Invalid issuer.',
       'invalid',

@@ -36,12 +36,12 @@ export function sendEntraError(res: Response, e: EntraOAuthError) {
 
 /** The AADSTS errors the emulator reproduces. */
 export const aadsts = {
-  unknownClient: (clientId: string) =>
+  unknownClient: (clientId: string, directoryName = 'Contoso') =>
     new EntraOAuthError(
       400,
       'unauthorized_client',
       700016,
-      `Application with identifier '${clientId}' was not found in the directory 'Contoso'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant.`,
+      `Application with identifier '${clientId}' was not found in the directory '${directoryName}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant.`,
     ),
   invalidSecret: (clientId: string) =>
     new EntraOAuthError(
@@ -177,6 +177,33 @@ export const aadsts = {
       'invalid_grant',
       50013,
       'Assertion failed signature validation or its audience claim does not match the calling application.',
+    ),
+  notMultiTenant: (clientId: string, appName: string) =>
+    new EntraOAuthError(
+      400,
+      'invalid_request',
+      50194,
+      `Application '${clientId}'(${appName}) is not configured as a multi-tenant application. Usage of the /common endpoint is not supported for such applications created after '10/15/2018'. Use a tenant-specific endpoint or configure the application to be multi-tenant.`,
+    ),
+  noTenantInRequest: () =>
+    new EntraOAuthError(
+      400,
+      'invalid_request',
+      50059,
+      'No tenant-identifying information found in either the request or implied by any provided credentials.',
+    ),
+  userNotInTenant: (
+    upn: string,
+    homeTenantId: string,
+    tenantName: string,
+    clientId: string,
+    appName: string,
+  ) =>
+    new EntraOAuthError(
+      400,
+      'invalid_request',
+      50020,
+      `User account '${upn}' from identity provider 'https://sts.windows.net/${homeTenantId}/' does not exist in tenant '${tenantName}' and cannot access the application '${clientId}'(${appName}) in that tenant. The account needs to be added as an external user in the tenant first. Sign out and sign in again with a different Microsoft Entra user account.`,
     ),
   tenantMismatch: (tenant: string) =>
     new EntraOAuthError(

@@ -12,14 +12,32 @@ import { BearerError, verifyBearer } from './bearer';
 import { GRAPH_APP_ID } from './resources';
 import { pairwiseSub } from './tokens';
 import { escapeHtml } from './loginPage';
+import {
+  Authority,
+  authorityOf,
+  issuerFor,
+  resolveAuthority,
+} from './authority';
 
 /** Marks the emulator in its metadata so production configuration can refuse it. */
 export const EMULATOR_MARKER = 'x_entra_emulator';
 
-/** The v2.0 discovery document, shaped like Entra's. */
-export function discoveryDocument(ctx: EmulatorContext) {
-  const { httpUrl, httpsUrl, issuer } = ctx.urls;
-  const tid = ctx.directory.tenantId;
+/**
+ * The v2.0 discovery document, shaped like Entra's. For `common` and
+ * `organizations` the issuer is Entra's template,
+ * `…/{tenantid}/v2.0`, with `{tenantid}` written literally: relying parties
+ * put the token's `tid` in its place.
+ */
+export function discoveryDocument(
+  ctx: EmulatorContext,
+  authority: Authority = {
+    segment: ctx.directory.tenantId,
+    tenantId: ctx.directory.tenantId,
+  },
+) {
+  const { httpUrl, httpsUrl } = ctx.urls;
+  const tid = authority.segment;
+  const issuer = issuerFor(ctx, authority.tenantId ?? '{tenantid}');
   return {
     token_endpoint: `${httpsUrl}/${tid}/oauth2/v2.0/token`,
     token_endpoint_auth_methods_supported: [
@@ -66,7 +84,8 @@ export function discoveryDocument(ctx: EmulatorContext) {
       'upn',
       'groups',
     ],
-    tenant_region_scope: 'EU',
+    // Entra answers null for the multi-tenant authorities.
+    tenant_region_scope: authority.tenantId ? 'EU' : null,
     cloud_instance_name: 'entra-emulator.localhost',
     cloud_graph_host_name: new URL(httpsUrl).host,
     msgraph_host: new URL(httpsUrl).host,
@@ -94,12 +113,16 @@ export function createOidcRouter(ctx: EmulatorContext): Router {
 
   router.get('/oidc/userinfo', (req, res) => {
     try {
-      const claims = verifyBearer(ctx, req, [GRAPH_APP_ID]);
-      const user = ctx.directory.findUser(String(claims.oid));
-      if (!user || !claims.scp)
+      // People of other tenants have userinfo too; their tokens name their tenant.
+      const claims = verifyBearer(ctx, req, [GRAPH_APP_ID], {
+        anyKnownTenant: true,
+      });
+      const account = ctx.directory.findAccount(String(claims.oid));
+      if (!account || account.tenantId !== claims.tid || !claims.scp)
         throw new BearerError('Not a user token', 'invalid');
+      const user = account.user;
       res.json({
-        sub: pairwiseSub(user.id, String(claims.azp), ctx.directory.tenantId),
+        sub: pairwiseSub(user.id, String(claims.azp), account.tenantId),
         name: user.displayName,
         family_name: user.surname,
         given_name: user.givenName,
@@ -119,19 +142,16 @@ export function createOidcRouter(ctx: EmulatorContext): Router {
 
   const tenant = Router({ mergeParams: true });
   tenant.use((req: Request, res: Response, next: NextFunction) => {
-    const t = req.params.tenant.toLowerCase();
-    const known = [
-      ctx.directory.tenantId,
-      ...ctx.directory.seed.tenant.domains,
-    ];
-    if (!known.map(k => k.toLowerCase()).includes(t)) {
+    const authority = resolveAuthority(ctx, req.params.tenant);
+    if (!authority) {
       sendEntraError(res, aadsts.tenantMismatch(req.params.tenant));
       return;
     }
+    res.locals.authority = authority;
     next();
   });
   tenant.get('/v2.0/.well-known/openid-configuration', (_req, res) => {
-    res.json(discoveryDocument(ctx));
+    res.json(discoveryDocument(ctx, authorityOf(res)));
   });
   tenant.get('/discovery/v2.0/keys', (_req, res) => {
     res.json({ keys: [ctx.key.jwk] });

@@ -7,9 +7,17 @@ import { aadsts, EntraOAuthError, sendEntraError } from './errors';
 import { JwtError, verifyJwt } from './jwt';
 import { ResolvedScopes } from './resources';
 import {
+  admitsTenant,
+  Authority,
+  authorityOf,
+  checkAppAudience,
+  isKnownIssuer,
+} from './authority';
+import {
   issueAppAccessToken,
   issueIdToken,
   issueUserAccessToken,
+  tenantOfUser,
 } from './tokens';
 
 const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
@@ -22,19 +30,23 @@ export function tokenEndpoint(ctx: EmulatorContext) {
       const grantType: string | undefined = body.grant_type;
       if (!grantType) throw aadsts.missingParameter('grant_type');
       const client = authenticateClient(req, ctx.directory);
+      const authority = authorityOf(res);
+      checkAppAudience(ctx, authority, client);
       let result: Record<string, unknown>;
       switch (grantType) {
         case 'authorization_code':
-          result = authorizationCode(ctx, client, body);
+          result = authorizationCode(ctx, authority, client, body);
           break;
         case 'refresh_token':
-          result = refreshToken(ctx, client, body);
+          result = refreshToken(ctx, authority, client, body);
           break;
         case 'client_credentials':
+          // An app-only token needs a tenant; `/common` names none.
+          if (!authority.tenantId) throw aadsts.noTenantInRequest();
           result = clientCredentials(ctx, client, body);
           break;
         case JWT_BEARER:
-          result = onBehalfOf(ctx, client, body);
+          result = onBehalfOf(ctx, authority, client, body);
           break;
         default:
           throw aadsts.unsupportedGrant(grantType);
@@ -49,6 +61,7 @@ export function tokenEndpoint(ctx: EmulatorContext) {
 
 function authorizationCode(
   ctx: EmulatorContext,
+  authority: Authority,
   client: SeedApp,
   body: Record<string, string>,
 ) {
@@ -71,7 +84,7 @@ function authorizationCode(
     if (computed !== grant.codeChallenge) throw aadsts.pkceMismatch();
   }
   grant.redeemed = true;
-  const user = activeUser(ctx, grant.userId);
+  const user = activeUser(ctx, authority, grant.userId);
   const scopes = ctx.resources.resolveDelegated(client, grant.scope);
   return userTokenResponse(ctx, {
     client,
@@ -86,6 +99,7 @@ function authorizationCode(
 
 function refreshToken(
   ctx: EmulatorContext,
+  authority: Authority,
   client: SeedApp,
   body: Record<string, string>,
 ) {
@@ -102,7 +116,7 @@ function refreshToken(
   // A refusal (disabled account) leaves the token unspent: re-enabling the
   // account makes it usable again, as in Entra, where only revoking sessions
   // invalidates refresh tokens.
-  const user = activeUser(ctx, grant.userId);
+  const user = activeUser(ctx, authority, grant.userId);
   grant.rotated = true;
   const scopeParam = body.scope || grant.scope;
   const scopes = ctx.resources.resolveDelegated(client, scopeParam);
@@ -137,6 +151,7 @@ function clientCredentials(
 
 function onBehalfOf(
   ctx: EmulatorContext,
+  authority: Authority,
   client: SeedApp,
   body: Record<string, string>,
 ) {
@@ -161,7 +176,7 @@ function onBehalfOf(
     ...(client.identifierUris ?? []),
   ];
   if (
-    assertion.iss !== ctx.urls.issuer ||
+    !isKnownIssuer(ctx, assertion) ||
     !ownAudiences.includes(String(assertion.aud))
   ) {
     throw aadsts.assertionAudience();
@@ -169,7 +184,7 @@ function onBehalfOf(
   if (!assertion.scp || assertion.idtyp === 'app') {
     throw aadsts.oboNotAllowedForApp(client.clientId);
   }
-  const user = activeUser(ctx, String(assertion.oid));
+  const user = activeUser(ctx, authority, String(assertion.oid));
   const scopes = ctx.resources.resolveDelegated(client, body.scope);
   return userTokenResponse(ctx, {
     client,
@@ -193,11 +208,24 @@ function isIdToken(claims: Record<string, unknown>): boolean {
   );
 }
 
-function activeUser(ctx: EmulatorContext, userId: string): SeedUser {
-  const user = ctx.directory.findUser(userId);
-  if (!user) throw aadsts.unknownUser(userId);
-  if (user.accountEnabled === false) throw aadsts.accountDisabled();
-  return user;
+/**
+ * The person a grant is about, if they may still get tokens here: they exist,
+ * belong to a tenant this authority serves, and their account is enabled.
+ */
+function activeUser(
+  ctx: EmulatorContext,
+  authority: Authority,
+  userId: string,
+): SeedUser {
+  const account = ctx.directory.findAccount(userId);
+  if (!account) throw aadsts.unknownUser(userId);
+  if (!admitsTenant(authority, account.tenantId)) {
+    throw aadsts.invalidGrant(
+      `The grant was issued for tenant ${account.tenantId}, not ${authority.segment}.`,
+    );
+  }
+  if (account.user.accountEnabled === false) throw aadsts.accountDisabled();
+  return account.user;
 }
 
 function userTokenResponse(
@@ -251,7 +279,7 @@ function userTokenResponse(
   }
   if (opts.clientInfo) {
     response.client_info = Buffer.from(
-      JSON.stringify({ uid: user.id, utid: ctx.directory.tenantId }),
+      JSON.stringify({ uid: user.id, utid: tenantOfUser(ctx, user) }),
     ).toString('base64url');
   }
   return response;

@@ -4,6 +4,7 @@ import { SeedApp, SeedUser } from '../types';
 import { deterministicGuid } from '../seed/guid';
 import { signJwt, JwtClaims } from './jwt';
 import { Resource } from './resources';
+import { issuerFor } from './authority';
 
 /** Entra stops listing groups in a JWT past this many and sends an overage marker. */
 export const GROUPS_CLAIM_LIMIT = 200;
@@ -24,15 +25,24 @@ export function servicePrincipalId(clientId: string): string {
   return deterministicGuid(`service-principal/${clientId}`);
 }
 
-function baseClaims(ctx: EmulatorContext, aud: string): JwtClaims {
+/** The tenant a person belongs to: what their tokens' `iss` and `tid` name. */
+export function tenantOfUser(ctx: EmulatorContext, user: SeedUser): string {
+  return ctx.directory.findAccount(user.id)?.tenantId ?? ctx.directory.tenantId;
+}
+
+function baseClaims(
+  ctx: EmulatorContext,
+  aud: string,
+  tenantId = ctx.directory.tenantId,
+): JwtClaims {
   const now = Math.floor(Date.now() / 1000);
   return {
     aud,
-    iss: ctx.urls.issuer,
+    iss: issuerFor(ctx, tenantId),
     iat: now,
     nbf: now,
     exp: now + ctx.tokenLifetimeSeconds,
-    tid: ctx.directory.tenantId,
+    tid: tenantId,
     uti: randomBytes(16).toString('base64url'),
     ver: '2.0',
   };
@@ -46,7 +56,7 @@ function userClaims(
 ): JwtClaims {
   const claims: JwtClaims = {
     oid: user.id,
-    sub: pairwiseSub(user.id, aud, ctx.directory.tenantId),
+    sub: pairwiseSub(user.id, aud, tenantOfUser(ctx, user)),
     name: user.displayName,
     preferred_username: user.userPrincipalName,
     upn: user.userPrincipalName,
@@ -85,7 +95,7 @@ export function issueIdToken(
   opts: { user: SeedUser; client: SeedApp; nonce?: string; authTime: number },
 ): string {
   return signJwt(ctx.key, {
-    ...baseClaims(ctx, opts.client.clientId),
+    ...baseClaims(ctx, opts.client.clientId, tenantOfUser(ctx, opts.user)),
     ...userClaims(
       ctx,
       opts.user,
@@ -109,7 +119,7 @@ export function issueUserAccessToken(
   },
 ): string {
   return signJwt(ctx.key, {
-    ...baseClaims(ctx, opts.resource.appId),
+    ...baseClaims(ctx, opts.resource.appId, tenantOfUser(ctx, opts.user)),
     ...userClaims(
       ctx,
       opts.user,

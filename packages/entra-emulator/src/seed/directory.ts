@@ -1,4 +1,16 @@
-import { EmulatorSeed, SeedApp, SeedGroup, SeedUser } from '../types';
+import {
+  EmulatorSeed,
+  SeedApp,
+  SeedGroup,
+  SeedTenantInfo,
+  SeedUser,
+} from '../types';
+
+/** A person and the tenant they belong to. */
+export interface Account {
+  user: SeedUser;
+  tenantId: string;
+}
 
 /**
  * In-memory directory built from a seed: lookups by id/UPN and group
@@ -13,6 +25,8 @@ export class Directory {
   private readonly directMemberOf = new Map<string, string[]>();
   private readonly transitiveCache = new Map<string, string[]>();
   private readonly appsByClientId = new Map<string, SeedApp>();
+  /** People of `otherTenants`, by lower-cased id and UPN. */
+  private readonly foreignAccounts = new Map<string, Account>();
   /** Increases with every change, so views built from the directory know when to rebuild. */
   version = 0;
 
@@ -21,6 +35,50 @@ export class Directory {
     this.groups = seed.groups;
     this.reindex();
     for (const a of seed.apps) this.appsByClientId.set(a.clientId, a);
+    for (const t of seed.otherTenants ?? []) {
+      for (const user of t.users) {
+        const account = { user, tenantId: t.tenant.id };
+        this.foreignAccounts.set(user.id.toLowerCase(), account);
+        this.foreignAccounts.set(user.userPrincipalName.toLowerCase(), account);
+      }
+    }
+  }
+
+  /** The home tenant first, then `otherTenants`. */
+  get tenants(): SeedTenantInfo[] {
+    return [
+      this.seed.tenant,
+      ...(this.seed.otherTenants ?? []).map(t => t.tenant),
+    ];
+  }
+
+  /** A known tenant by id or verified domain (case-insensitive). */
+  findTenant(idOrDomain: string): SeedTenantInfo | undefined {
+    const key = idOrDomain.toLowerCase();
+    return this.tenants.find(
+      t =>
+        t.id.toLowerCase() === key ||
+        t.domains.some(d => d.toLowerCase() === key),
+    );
+  }
+
+  /** The people of one tenant, as its login page lists them. */
+  usersOf(tenantId: string): SeedUser[] {
+    if (tenantId === this.tenantId) return this.users;
+    return (
+      this.seed.otherTenants?.find(t => t.tenant.id === tenantId)?.users ?? []
+    );
+  }
+
+  /**
+   * Finds a person by object id or UPN in any tenant (home first). Graph and
+   * everything tenant-scoped use {@link Directory.findUser}, which sees the
+   * home tenant only.
+   */
+  findAccount(idOrUpn: string): Account | undefined {
+    const home = this.findUser(idOrUpn);
+    if (home) return { user: home, tenantId: this.tenantId };
+    return this.foreignAccounts.get(idOrUpn.trim().toLowerCase());
   }
 
   /** Adds a person, optionally as a direct member of `groupIds`. */
@@ -59,7 +117,7 @@ export class Directory {
    * shows `accountEnabled: false`. Takes an object id or UPN.
    */
   setAccountEnabled(idOrUpn: string, enabled: boolean): SeedUser {
-    const user = this.findUser(idOrUpn);
+    const user = this.findAccount(idOrUpn)?.user;
     if (!user) throw new Error(`No user with id or UPN ${idOrUpn}`);
     user.accountEnabled = enabled;
     this.reindex();

@@ -60,10 +60,35 @@ function normalizeSeed(raw: EmulatorSeed): EmulatorSeed {
       return id;
     }),
   }));
+  const otherTenants = (raw.otherTenants ?? []).map(t => ({
+    tenant: t.tenant,
+    users: t.users ?? [],
+  }));
+  const tenantIds = new Set([raw.tenant.id.toLowerCase()]);
+  const userIds = new Set(users.map(u => u.id.toLowerCase()));
+  for (const t of otherTenants) {
+    if (!t.tenant?.id || !isGuid(t.tenant.id)) {
+      throw new Error(
+        'Seed otherTenants entries must define tenant.id as a GUID',
+      );
+    }
+    if (tenantIds.has(t.tenant.id.toLowerCase())) {
+      throw new Error(`Seed tenant id ${t.tenant.id} is used twice`);
+    }
+    tenantIds.add(t.tenant.id.toLowerCase());
+    for (const u of t.users) {
+      // Object ids are unique across Entra, and tokens are looked up by oid.
+      if (userIds.has(u.id.toLowerCase())) {
+        throw new Error(`Seed user id ${u.id} is used in two tenants`);
+      }
+      userIds.add(u.id.toLowerCase());
+    }
+  }
   return {
     tenant: raw.tenant,
     users,
     groups: resolved,
     apps: raw.apps ?? [],
+    ...(otherTenants.length ? { otherTenants } : {}),
   };
 }

@@ -64,6 +64,33 @@ describe('bundled seed', () => {
   });
 });
 
+describe('otherTenants', () => {
+  const base = loadSeed();
+
+  it('keeps the other tenants out of the home directory but finds their people as accounts', () => {
+    const directory = new Directory(base);
+    const [fabrikam] = base.otherTenants!;
+    const farah = fabrikam.users[0];
+    expect(directory.findUser(farah.id)).toBeUndefined();
+    expect(directory.users.map(u => u.id)).not.toContain(farah.id);
+    expect(directory.findAccount(farah.userPrincipalName)).toEqual({
+      user: farah,
+      tenantId: fabrikam.tenant.id,
+    });
+    expect(directory.findTenant('FABRIKAM.example')?.id).toBe(
+      fabrikam.tenant.id,
+    );
+  });
+
+  it('refuses an object id used in two tenants', () => {
+    const seed = structuredClone(base);
+    seed.otherTenants![0].users.push({ ...seed.users[0] });
+    expect(() => loadSeed(seed)).toThrow(
+      `Seed user id ${seed.users[0].id} is used in two tenants`,
+    );
+  });
+});
+
 describe('generateTenant', () => {
   it('is deterministic from the seed number and builds nesting and memberships', () => {
     const a = generateTenant({ users: 2000, groups: 200, seed: 7 });
