@@ -4,17 +4,21 @@
  */
 import { createBackend } from '@backstage/backend-defaults';
 import { rootHttpRouterServiceFactory } from '@backstage/backend-defaults/rootHttpRouter';
+import { logRequestsWithoutOAuthSecrets } from '@internal/plugin-auth-backend-module-entra-provider';
 import { refuseDevelopmentOnlySettings } from '@internal/plugin-production-guard-backend';
 
 const backend = createBackend();
 
 // The root HTTP server, set up before it listens (plugins start after it
 // does): in production, refuse development-only settings (emulator authority,
-// guest sign-in, permissions off, ...) so a refused start never serves.
+// guest sign-in, permissions off, ...) so a refused start never serves; and
+// log requests without OAuth secrets (a sign-in callback carries its code
+// and state in the URL).
 backend.add(
   rootHttpRouterServiceFactory({
     configure(context) {
       refuseDevelopmentOnlySettings(context.config, context.logger);
+      logRequestsWithoutOAuthSecrets(context);
       context.applyDefaults();
     },
   }),
@@ -78,6 +82,20 @@ backend.add(import('@backstage/plugin-search-backend'));
 backend.add(import('@backstage/plugin-search-backend-module-pg'));
 backend.add(import('@backstage/plugin-search-backend-module-catalog'));
 backend.add(import('@backstage/plugin-search-backend-module-techdocs'));
+// Search from the first minute: the catalog is indexed again as soon as its
+// size changes (the first scheduled index runs before the catalog is
+// filled), and on Lunr a result type with no documents (TechDocs without
+// pages) answers an empty page instead of a 500.
+backend.add(
+  import('@internal/plugin-search-backend-module-portal').then(
+    m => ({ default: m.searchModuleCatalogFollower }),
+  ),
+);
+backend.add(
+  import('@internal/plugin-search-backend-module-portal').then(
+    m => ({ default: m.searchModuleTypedLunrEngine }),
+  ),
+);
 
 // Kubernetes: starts without clusters until a fork configures some.
 backend.add(import('@backstage/plugin-kubernetes-backend'));
