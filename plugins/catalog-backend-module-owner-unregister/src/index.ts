@@ -1,5 +1,6 @@
 /**
- * Lets the owners of every entity of a registered location unregister it.
+ * Lets only the owners of every entity of a registered location (and
+ * admins) unregister it or re-point it at another target.
  *
  * @packageDocumentation
  */

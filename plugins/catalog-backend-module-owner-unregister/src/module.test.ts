@@ -7,9 +7,15 @@ import {
   startTestBackend,
 } from '@backstage/backend-test-utils';
 import catalogPlugin from '@backstage/plugin-catalog-backend';
-import { createBackendModule } from '@backstage/backend-plugin-api';
+import {
+  BackstageCredentials,
+  createBackendModule,
+} from '@backstage/backend-plugin-api';
 import { catalogLocationsExtensionPoint } from '@backstage/plugin-catalog-node';
-import { AuthorizeResult } from '@backstage/plugin-permission-common';
+import {
+  AuthorizeResult,
+  PermissionCondition,
+} from '@backstage/plugin-permission-common';
 import request from 'supertest';
 import { catalogModuleOwnerUnregister } from './module';
 
@@ -23,6 +29,19 @@ apiVersion: backstage.io/v1alpha1
 kind: Component
 metadata: { name: ledger-ui }
 spec: { type: website, lifecycle: production, owner: group:default/payments }
+---
+apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata: { name: ledger-db }
+spec: { type: database, lifecycle: production, owner: group:default/payments }
+`;
+
+/** Where a test re-points the ledger location. */
+const ELSEWHERE = `
+apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata: { name: elsewhere }
+spec: { type: service, lifecycle: production, owner: group:default/data }
 `;
 
 const CONFIG_ENTITY = `
@@ -47,37 +66,85 @@ const allowFileLocations = createBackendModule({
 });
 
 /**
- * The policy's answer for catalog.entity.delete, standing in for the
- * ownership policy: `deletable` lists what the caller owns.
+ * Stands in for the ownership policy: `deletable` lists what the caller owns
+ * (catalog.entity.delete), `hidden` the names of entities they may not read,
+ * and `admin` gives catalog.location.delete (admins only in the policy).
+ * Everything else is allowed.
  */
-function permissionsAllowingDeleteOf(deletable: string[]) {
+interface Access {
+  deletable: string[];
+  hidden?: string[];
+  admin?: boolean;
+}
+
+const principalType = (credentials?: BackstageCredentials) =>
+  (credentials?.principal as { type?: string } | undefined)?.type;
+const isUser = (c?: BackstageCredentials) => principalType(c) === 'user';
+const isService = (c?: BackstageCredentials) => principalType(c) === 'service';
+
+function permissionsFor(access: Access) {
+  const { deletable, hidden = [], admin = false } = access;
+  // Everything else is allowed; service principals always are, as
+  // Backstage's permission client decides them without a policy.
   return mockServices.permissions.mock({
-    authorize: async requests =>
-      requests.map(r => ({
-        result:
-          !('resourceRef' in r) ||
-          !r.resourceRef ||
-          deletable.includes(r.resourceRef as string)
-            ? AuthorizeResult.ALLOW
-            : AuthorizeResult.DENY,
-      })),
-    authorizeConditional: async requests =>
-      requests.map(() => ({ result: AuthorizeResult.ALLOW })),
+    authorize: async (requests, options) =>
+      requests.map(r => {
+        if (isService(options?.credentials)) {
+          return { result: AuthorizeResult.ALLOW };
+        }
+        if (r.permission.name === 'catalog.location.delete') {
+          return {
+            result: admin ? AuthorizeResult.ALLOW : AuthorizeResult.DENY,
+          };
+        }
+        const ref = 'resourceRef' in r ? r.resourceRef : undefined;
+        return {
+          result:
+            !ref || deletable.includes(ref as string)
+              ? AuthorizeResult.ALLOW
+              : AuthorizeResult.DENY,
+        };
+      }),
+    authorizeConditional: async (requests, options) =>
+      requests.map(r =>
+        r.permission.name === 'catalog.entity.read' &&
+        hidden.length > 0 &&
+        isUser(options?.credentials)
+          ? {
+              result: AuthorizeResult.CONDITIONAL,
+              pluginId: 'catalog',
+              resourceType: 'catalog-entity',
+              conditions: {
+                not: {
+                  anyOf: hidden.map(
+                    (value): PermissionCondition => ({
+                      rule: 'HAS_METADATA',
+                      resourceType: 'catalog-entity',
+                      params: { key: 'name', value },
+                    }),
+                  ) as [PermissionCondition, ...PermissionCondition[]],
+                },
+              },
+            }
+          : { result: AuthorizeResult.ALLOW },
+      ),
   }).factory;
 }
 
-async function start(deletable: string[]) {
+async function start(access: Access) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'owner-unregister-'));
   const registered = path.join(dir, 'ledger.yaml');
   const configured = path.join(dir, 'portal.yaml');
+  const elsewhere = path.join(dir, 'elsewhere.yaml');
   fs.writeFileSync(registered, ENTITIES);
   fs.writeFileSync(configured, CONFIG_ENTITY);
+  fs.writeFileSync(elsewhere, ELSEWHERE);
   const { server } = await startTestBackend({
     features: [
       catalogPlugin,
       catalogModuleOwnerUnregister,
       allowFileLocations,
-      permissionsAllowingDeleteOf(deletable),
+      permissionsFor(access),
       mockServices.rootConfig.factory({
         data: {
           catalog: {
@@ -94,6 +161,16 @@ async function start(deletable: string[]) {
     .set('Authorization', auth)
     .send({ type: 'file', target: registered });
   expect(created.status).toBe(201);
+  // Processed at all, whether or not the caller may read it.
+  const exists = async (name: string) =>
+    Boolean(
+      (
+        await request(server)
+          .post('/api/catalog/entities/by-refs')
+          .set('Authorization', mockCredentials.service.header())
+          .send({ entityRefs: [`component:default/${name}`] })
+      ).body.items?.[0],
+    );
   const visible = async (name: string) =>
     (
       await request(server)
@@ -101,9 +178,19 @@ async function start(deletable: string[]) {
         .set('Authorization', auth)
     ).status === 200;
   await waitUntil(
-    async () => (await visible('ledger-ui')) && visible('portal'),
+    async () =>
+      (await exists('ledger-ui')) &&
+      (await exists('ledger-db')) &&
+      exists('portal'),
   );
-  return { server, auth, visible, locationId: created.body.location.id };
+  return {
+    server,
+    auth,
+    visible,
+    registered,
+    elsewhere,
+    locationId: created.body.location.id as string,
+  };
 }
 
 async function waitUntil(probe: () => Promise<boolean>) {
@@ -116,17 +203,21 @@ async function waitUntil(probe: () => Promise<boolean>) {
 
 describe('POST /api/catalog/owner-unregister', () => {
   it('removes the location when the caller may delete every entity of it', async () => {
-    const { server, auth, visible, locationId } = await start([
-      'component:default/ledger',
-      'component:default/ledger-ui',
-    ]);
+    const { server, auth, visible, locationId } = await start({
+      deletable: [
+        'component:default/ledger',
+        'component:default/ledger-db',
+        'component:default/ledger-ui',
+      ],
+    });
     const res = await request(server)
       .post('/api/catalog/owner-unregister')
       .set('Authorization', auth)
       .send({ entityRef: 'component:default/ledger' });
-    expect(res.status).toBe(200);
-    expect(res.body.entityRefs.sort()).toEqual([
+    expect([res.status, res.body.error?.message]).toEqual([200, undefined]);
+    expect(res.body.entityRefs).toEqual([
       'component:default/ledger',
+      'component:default/ledger-db',
       'component:default/ledger-ui',
     ]);
     expect(
@@ -141,16 +232,16 @@ describe('POST /api/catalog/owner-unregister', () => {
   });
 
   it('refuses, naming what the caller may not delete, and keeps the location', async () => {
-    const { server, auth, visible, locationId } = await start([
-      'component:default/ledger',
-    ]);
+    const { server, auth, visible, locationId } = await start({
+      deletable: ['component:default/ledger'],
+    });
     const res = await request(server)
       .post('/api/catalog/owner-unregister')
       .set('Authorization', auth)
       .send({ entityRef: 'component:default/ledger' });
     expect(res.status).toBe(403);
     expect(res.body.error.message).toMatch(
-      /Only owners of every entity of file:.*ledger\.yaml \(and portal admins\) can unregister it; you may not delete component:default\/ledger-ui/,
+      /Only owners of every entity of file:.*ledger\.yaml \(and portal admins\) can unregister it; you may not delete component:default\/ledger-db and component:default\/ledger-ui$/,
     );
     expect(
       (
@@ -163,7 +254,9 @@ describe('POST /api/catalog/owner-unregister', () => {
   });
 
   it('explains that entities from app-config locations are removed there', async () => {
-    const { server, auth } = await start(['component:default/portal']);
+    const { server, auth } = await start({
+      deletable: ['component:default/portal'],
+    });
     const res = await request(server)
       .post('/api/catalog/owner-unregister')
       .set('Authorization', auth)
@@ -175,7 +268,7 @@ describe('POST /api/catalog/owner-unregister', () => {
   });
 
   it('answers 404 for an entity the caller cannot see, and 400 without a ref', async () => {
-    const { server, auth } = await start([]);
+    const { server, auth } = await start({ deletable: [] });
     const missing = await request(server)
       .post('/api/catalog/owner-unregister')
       .set('Authorization', auth)
@@ -187,5 +280,118 @@ describe('POST /api/catalog/owner-unregister', () => {
       .send({});
     expect(bad.status).toBe(400);
     expect(bad.body.error.message).toMatch(/entityRef/);
+  });
+
+  it('names only what the caller may read, and counts the rest', async () => {
+    const { server, auth } = await start({
+      deletable: ['component:default/ledger'],
+      hidden: ['ledger-db', 'ledger-ui'],
+    });
+    const res = await request(server)
+      .post('/api/catalog/owner-unregister')
+      .set('Authorization', auth)
+      .send({ entityRef: 'component:default/ledger' });
+    expect(res.status).toBe(403);
+    expect(res.body.error.message).toMatch(
+      /can unregister it; you may not delete 2 entities you cannot see$/,
+    );
+    expect(res.body.error.message).not.toMatch(/ledger-(db|ui)/);
+  });
+
+  it('names the readable ones first, then counts the hidden', async () => {
+    const { server, auth } = await start({
+      deletable: ['component:default/ledger'],
+      hidden: ['ledger-db'],
+    });
+    const res = await request(server)
+      .post('/api/catalog/owner-unregister')
+      .set('Authorization', auth)
+      .send({ entityRef: 'component:default/ledger' });
+    expect(res.status).toBe(403);
+    expect(res.body.error.message).toMatch(
+      /you may not delete component:default\/ledger-ui and 1 entity you cannot see$/,
+    );
+    expect(res.body.error.message).not.toContain('ledger-db');
+  });
+});
+
+describe('PUT /api/catalog/locations/:id', () => {
+  const repoint = (server: any, auth: string, id: string, target: string) =>
+    request(server)
+      .put(`/api/catalog/locations/${id}`)
+      .set('Authorization', auth)
+      .send({ type: 'file', target });
+  const targetOf = async (server: any, auth: string, id: string) =>
+    (
+      await request(server)
+        .get(`/api/catalog/locations/${id}`)
+        .set('Authorization', auth)
+    ).body.target;
+
+  it('re-points a location for the owners of every entity it holds', async () => {
+    const { server, auth, locationId, elsewhere } = await start({
+      deletable: [
+        'component:default/ledger',
+        'component:default/ledger-db',
+        'component:default/ledger-ui',
+      ],
+    });
+    const res = await repoint(server, auth, locationId, elsewhere);
+    expect([res.status, res.body.target]).toEqual([200, elsewhere]);
+    expect(await targetOf(server, auth, locationId)).toBe(elsewhere);
+  });
+
+  it('refuses someone who does not own every entity, with the reason, and keeps the target', async () => {
+    const { server, auth, locationId, registered, elsewhere } = await start({
+      deletable: ['component:default/ledger'],
+    });
+    const res = await repoint(server, auth, locationId, elsewhere);
+    expect(res.status).toBe(403);
+    expect(res.body.error.name).toBe('NotAllowedError');
+    expect(res.body.error.message).toMatch(
+      /^Only owners of every entity of file:.*ledger\.yaml \(and portal admins\) can change it; you may not change component:default\/ledger-db and component:default\/ledger-ui$/,
+    );
+    expect(await targetOf(server, auth, locationId)).toBe(registered);
+  });
+
+  it('names only what the caller may read in a refusal', async () => {
+    const { server, auth, locationId, elsewhere } = await start({
+      deletable: ['component:default/ledger'],
+      hidden: ['ledger-db'],
+    });
+    const res = await repoint(server, auth, locationId, elsewhere);
+    expect(res.status).toBe(403);
+    expect(res.body.error.message).toMatch(
+      /you may not change component:default\/ledger-ui and 1 entity you cannot see$/,
+    );
+    expect(res.body.error.message).not.toContain('ledger-db');
+  });
+
+  it('answers a location the caller can see nothing of as a missing one', async () => {
+    const { server, auth, locationId, registered, elsewhere } = await start({
+      deletable: [],
+      hidden: ['ledger', 'ledger-db', 'ledger-ui'],
+    });
+    const hidden = await repoint(server, auth, locationId, elsewhere);
+    const unknownId = '00000000-0000-4000-8000-000000000000';
+    const missing = await repoint(server, auth, unknownId, elsewhere);
+    expect(hidden.status).toBe(404);
+    expect(missing.status).toBe(404);
+    expect(hidden.body.error.name).toBe(missing.body.error.name);
+    expect(hidden.body.error.message).toBe(
+      missing.body.error.message.replace(unknownId, locationId),
+    );
+    expect(JSON.stringify(hidden.body)).not.toMatch(/ledger-|\.yaml/);
+    expect(await targetOf(server, auth, locationId)).toBe(registered);
+  });
+
+  it('lets admins re-point any location', async () => {
+    const { server, auth, locationId, elsewhere } = await start({
+      deletable: [],
+      admin: true,
+    });
+    const res = await repoint(server, auth, locationId, elsewhere);
+    expect(res.status).toBe(200);
+    expect(await targetOf(server, auth, locationId)).toBe(elsewhere);
   });
 });

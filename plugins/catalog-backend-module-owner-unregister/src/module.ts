@@ -3,11 +3,13 @@ import {
   createBackendModule,
 } from '@backstage/backend-plugin-api';
 import { catalogServiceRef } from '@backstage/plugin-catalog-node';
-import { createOwnerUnregisterRouter } from './router';
+import { createLocationOwnersRouter } from './router';
 
 /**
- * Owners may unregister the locations whose entities they own
- * (POST /api/catalog/owner-unregister).
+ * Locations belong to the owners of every entity they hold: those owners
+ * (and admins) may unregister one (POST /api/catalog/owner-unregister) and
+ * re-point one (PUT /api/catalog/locations/:id); everyone else is refused
+ * with the reason.
  *
  * @public
  */
@@ -26,7 +28,7 @@ export const catalogModuleOwnerUnregister = createBackendModule({
         logger: coreServices.logger,
       },
       async init({ httpRouter, ...deps }) {
-        httpRouter.use(createOwnerUnregisterRouter(deps));
+        httpRouter.use(createLocationOwnersRouter(deps));
       },
     });
   },

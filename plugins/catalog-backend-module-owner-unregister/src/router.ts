@@ -10,31 +10,34 @@ import {
   parseEntityRef,
   stringifyEntityRef,
 } from '@backstage/catalog-model';
-import {
-  InputError,
-  NotAllowedError,
-  NotFoundError,
-} from '@backstage/errors';
-import { catalogEntityDeletePermission } from '@backstage/plugin-catalog-common/alpha';
+import { InputError, NotAllowedError, NotFoundError } from '@backstage/errors';
 import { CatalogService } from '@backstage/plugin-catalog-node';
-import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import express from 'express';
 import Router from 'express-promise-router';
+import { LocationOwnershipChecker } from './locationOwnership';
 
 /**
- * POST /api/catalog/owner-unregister { entityRef }: unregisters the location
- * an entity came from, if the caller may delete every entity of that
- * location.
+ * Routes that decide per location who may unregister or re-point it: the
+ * owners of every entity it holds, and admins. Mounted on the catalog's
+ * router ahead of the catalog's own routes.
  *
  * Why this exists: the catalog asks the permission policy about
- * `catalog.location.delete` without saying which location, so a policy can
- * only allow it to everyone or to admins. Deciding per location needs the
- * location's entities, and whether the caller may delete each of them is an
- * ordinary, ownership-based `catalog.entity.delete` decision. When every
- * answer is yes, the location is removed with the catalog module's own
- * service credentials.
+ * `catalog.location.delete` and `catalog.location.create` (for
+ * `PUT /locations/:id`) without saying which location, so a policy can only
+ * allow them to everyone or to a fixed set of people. Deciding per location
+ * needs the location's entities, and whether the caller may delete each of
+ * them is an ordinary, ownership-based `catalog.entity.delete` decision.
+ *
+ * - `POST /owner-unregister { entityRef }` unregisters the location an
+ *   entity came from when every answer is yes, with the catalog module's
+ *   own service credentials.
+ * - `PUT /locations/:id` (re-pointing a location at another target, which
+ *   re-owns and re-describes whatever it held) is handed on to the catalog
+ *   only when the caller may delete any location (admins) or every entity
+ *   the location holds. The catalog then still asks its own
+ *   `catalog.location.create`.
  */
-export function createOwnerUnregisterRouter(options: {
+export function createLocationOwnersRouter(options: {
   catalog: CatalogService;
   auth: AuthService;
   httpAuth: HttpAuthService;
@@ -43,6 +46,11 @@ export function createOwnerUnregisterRouter(options: {
   logger: LoggerService;
 }): express.Router {
   const { catalog, auth, httpAuth, permissions, auditor, logger } = options;
+  const ownership = new LocationOwnershipChecker({
+    catalog,
+    auth,
+    permissions,
+  });
   const router = Router();
 
   // Body parsing on this route only: this router runs before the catalog's
@@ -80,49 +88,76 @@ export function createOwnerUnregisterRouter(options: {
             'remove it where it is defined, e.g. app-config catalog.locations or its entity provider',
         );
       }
-      const locationRef = `${location.type}:${location.target}`;
-      const { items } = await catalog.getEntities(
-        {
-          filter: {
-            [`metadata.annotations.${ANNOTATION_LOCATION}`]: locationRef,
-          },
-          fields: ['kind', 'metadata.namespace', 'metadata.name'],
-        },
-        { credentials: service },
-      );
-      const refs = items.map(e => stringifyEntityRef(e));
-      // The Location entity the catalog generated for the registration has
-      // no owner; it goes with the registration. Everything else it holds
-      // must be the caller's to delete. One authorize call for all of them.
-      const held = items
-        .filter(e => e.kind.toLocaleLowerCase('en-US') !== 'location')
-        .map(e => stringifyEntityRef(e));
-      const decisions = await permissions.authorize(
-        held.map(resourceRef => ({
-          permission: catalogEntityDeletePermission,
-          resourceRef,
-        })),
-        { credentials },
-      );
-      const notAllowed = held.filter(
-        (_, i) => decisions[i].result !== AuthorizeResult.ALLOW,
+      const { locationRef, held, notAllowed } = await ownership.check(
+        location,
+        credentials,
       );
       if (notAllowed.length > 0) {
         throw new NotAllowedError(
           `Only owners of every entity of ${locationRef} (and portal admins) can unregister it; ` +
-            `you may not delete ${notAllowed.join(', ')}`,
+            `you may not delete ${await ownership.describe(
+              notAllowed,
+              credentials,
+            )}`,
         );
       }
       await catalog.removeLocationById(location.id, { credentials: service });
       logger.info(
-        `${credentials.principal.userEntityRef} unregistered ${locationRef} (${refs.join(', ')})`,
+        `${
+          credentials.principal.userEntityRef
+        } unregistered ${locationRef} (${held.join(', ')})`,
       );
-      await audit.success({ meta: { locationRef, entityRefs: refs } });
+      await audit.success({ meta: { locationRef, entityRefs: held } });
       res.json({ location: locationRef, entityRefs: held });
     } catch (error) {
       await audit.fail({ error: error as Error });
       throw error;
     }
   });
+  // No body parsing: only the id decides, and the catalog parses and
+  // validates the new target itself.
+  router.put('/locations/:id', async (req, _res, next) => {
+    const credentials = await httpAuth.credentials(req);
+    const { id } = req.params;
+    // The catalog's own wording for an id it does not know. A location the
+    // caller can see nothing of answers the same, so a refusal never hints
+    // at what it holds.
+    const missing = () => new NotFoundError(`Found no location with ID ${id}`);
+    const location = await catalog.getLocationById(id, {
+      credentials: await auth.getOwnServiceCredentials(),
+    });
+    if (!location) throw missing();
+    const { locationRef, held, anyLocation, notAllowed } =
+      await ownership.check(location, credentials);
+    if (anyLocation || (held.length > 0 && notAllowed.length === 0)) {
+      next();
+      return;
+    }
+    const audit = await auditor.createEvent({
+      eventId: 'location-owners',
+      severityLevel: 'medium',
+      request: req,
+      meta: { actionType: 'update', id },
+    });
+    let error: Error;
+    if (held.length === 0) {
+      error = new NotAllowedError(
+        `Only portal admins can change ${locationRef}: it holds no entities whose owners could`,
+      );
+    } else if ((await ownership.readable(held, credentials)).length === 0) {
+      error = missing();
+    } else {
+      error = new NotAllowedError(
+        `Only owners of every entity of ${locationRef} (and portal admins) can change it; ` +
+          `you may not change ${await ownership.describe(
+            notAllowed,
+            credentials,
+          )}`,
+      );
+    }
+    await audit.fail({ error });
+    throw error;
+  });
+
   return router;
 }
