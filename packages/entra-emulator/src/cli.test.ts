@@ -44,6 +44,9 @@ describe('entra-emulator command', () => {
       `NODE_EXTRA_CA_CERTS=${path.join(dataDir, 'dev-ca.pem')}`,
     );
     expect(out).toContain('Maya Mora');
+    expect(out).toMatch(
+      /other tenant\s+0b583716-e27a-46fe-bfd6-34162f9d604e Fabrikam/,
+    );
     const httpUrl = /http\s+(http:\/\/localhost:\d+)/.exec(out)![1];
     const res = await fetch(
       `${httpUrl}/b19432bf-159f-4ebf-861f-91de48b5e4d2/v2.0/.well-known/openid-configuration`,
