@@ -288,13 +288,22 @@ describe('multi-tenant authorities: /common, /organizations and a second tenant'
     });
   });
 
-  it("Graph serves the home directory only: another tenant's token gets 401", async () => {
+  it("Graph serves the home directory only: another tenant's token gets 401; userinfo answers", async () => {
     const farah = await codeAt('common', FARAH);
     const { body } = await redeemAt('common', farah.code, farah.verifier);
     const res = await fetch(`${emulator.graphBaseUrl}/me`, {
       headers: { authorization: `Bearer ${body.access_token}` },
     });
     expect(res.status).toBe(401);
+    // userinfo is the identity platform's, and serves every tenant's people.
+    const info = await fetch(`${emulator.httpsUrl}/oidc/userinfo`, {
+      headers: { authorization: `Bearer ${body.access_token}` },
+    });
+    expect(info.status).toBe(200);
+    expect(await info.json()).toMatchObject({
+      name: 'Farah Field',
+      sub: decodeJwt(body.id_token).sub,
+    });
   });
 });
 
