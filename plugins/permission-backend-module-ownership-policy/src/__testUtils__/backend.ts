@@ -25,6 +25,7 @@ import {
 import type { EntraEmulator } from '@internal/entra-emulator';
 import { signInThroughBrowser } from '@internal/entra-emulator/testUtils';
 import entraAuthModule from '@internal/plugin-auth-backend-module-entra-provider';
+import catalogModuleReadGuard from '@internal/plugin-catalog-backend-module-read-guard';
 import scaffolderModuleTemplateRunGuard from '@internal/plugin-scaffolder-backend-module-template-run-guard';
 import { permissionModuleOwnershipPolicy } from '../module';
 
@@ -105,14 +106,19 @@ function deployActionStandIn(deploys: RecordedDeploy[]) {
   });
 }
 
-/** Starts the backend; `staticToken` is a read-only external service's token. */
+/**
+ * Starts the backend; `staticToken` is a read-only external service's token,
+ * `readableHosts` the hosts (`localhost:1234`) catalog locations may be read from.
+ */
 export async function startPortalBackend(options: {
   emulator: EntraEmulator;
   entities: Entity[];
   ownershipPolicy: object;
   staticToken: string;
+  readableHosts?: string[];
 }) {
-  const { emulator, entities, ownershipPolicy, staticToken } = options;
+  const { emulator, entities, ownershipPolicy, staticToken, readableHosts } =
+    options;
   const { portal } = emulator.apps;
   const deploys: RecordedDeploy[] = [];
   const backend = await startTestBackend({
@@ -126,6 +132,9 @@ export async function startPortalBackend(options: {
           app: { baseUrl: 'http://localhost:3000' },
           backend: {
             database: { client: 'better-sqlite3', connection: ':memory:' },
+            ...(readableHosts && {
+              reading: { allow: readableHosts.map(host => ({ host })) },
+            }),
             auth: {
               externalAccess: [
                 {
@@ -183,6 +192,7 @@ export async function startPortalBackend(options: {
       authPlugin,
       entraAuthModule,
       catalogPlugin,
+      catalogModuleReadGuard,
       scaffolderEntityModel,
       fixedEntityProvider(entities),
       permissionPlugin,
