@@ -4,7 +4,11 @@
  * tara run create-database, and the catalog resolving that policy's
  * condition for the template named in the request.
  */
-import { startGuardedBackend, signIn } from './__testUtils__/backend';
+import {
+  callMcpTool,
+  startGuardedBackend,
+  signIn,
+} from './__testUtils__/backend';
 
 const RESTRICTED = 'template:default/create-database';
 const OPEN = 'template:default/create-cache';
@@ -210,5 +214,69 @@ describe('scaffolderModuleTemplateRunGuard', () => {
       runners.add(TARA);
     }
     expect((await retry()).status).toBe(201);
+  });
+
+  describe('the MCP execute-template tool', () => {
+    const TOOL = 'scaffolder.execute-template';
+    const execute = async (who: string, templateRef: string) => {
+      const { status, message } = await callMcpTool(
+        baseUrl,
+        tokens[who],
+        TOOL,
+        {
+          templateRef,
+          values: { name: 'orders' },
+        },
+      );
+      // A tool's refusal is a result marked isError, not a protocol error.
+      expect([status, message.error]).toEqual([200, undefined]);
+      return message.result as {
+        isError?: boolean;
+        content: Array<{ text: string }>;
+        structuredContent?: { taskId: string };
+      };
+    };
+
+    it('refuses a restricted template with the reason the HTTP route gives', async () => {
+      const before = await api(
+        ROSA,
+        'GET',
+        `/api/scaffolder/v2/tasks?createdBy=${ROSA}`,
+      );
+      const result = await execute(ROSA, RESTRICTED);
+      expect(result).toEqual({
+        isError: true,
+        content: [
+          {
+            type: 'text',
+            text: 'NotAllowedError: You may not run template:default/create-database: only members of group:default/platform-team (and portal admins) can run it',
+          },
+        ],
+      });
+      const after = await api(
+        ROSA,
+        'GET',
+        `/api/scaffolder/v2/tasks?createdBy=${ROSA}`,
+      );
+      expect(after.body.tasks).toHaveLength(before.body.tasks.length);
+    });
+
+    it('answers a template that does not exist as not found, for everyone', async () => {
+      for (const who of [ROSA, TARA]) {
+        const result = await execute(who, 'template:default/no-such-template');
+        expect([result.isError, result.content[0].text]).toEqual([
+          true,
+          'NotFoundError: Template template:default/no-such-template not found',
+        ]);
+      }
+    });
+
+    it('runs a template for someone the policy lets run it', async () => {
+      const result = await execute(TARA, RESTRICTED);
+      expect(result.isError).toBeFalsy();
+      const taskId = result.structuredContent?.taskId;
+      expect(typeof taskId).toBe('string');
+      expect(await finished(taskId!)).toBe('completed');
+    });
   });
 });

@@ -32,6 +32,9 @@ import { templateRunPermission } from './permissions';
  */
 const SCAFFOLDER_JSON_LIMIT = '10MB';
 
+/** The scaffolder's action that runs a template (plugin id `:` name). */
+const EXECUTE_TEMPLATE_ACTION = 'scaffolder:execute-template';
+
 /**
  * Routes mounted on the scaffolder's router ahead of the scaffolder's own:
  * for each request that runs a template, asks the permission policy about
@@ -44,6 +47,14 @@ const SCAFFOLDER_JSON_LIMIT = '10MB';
  * Not guarded: `POST /v2/dry-run`, which runs a template sent in the request
  * rather than a catalog template, so there is no template entity to ask
  * about; the policy gates it with `scaffolder.template.dry-run`.
+ *
+ * Also guarded: invoking the scaffolder's `execute-template` action (what
+ * the MCP `execute-template` tool calls). That action creates the task
+ * through `POST /v2/tasks`, where a refusal would be asked again, but the
+ * scaffolder client it uses turns any refusal into a plain error and the
+ * MCP client gets a bare 500. Refused here, the refusal is the action's
+ * own answer: a `NotAllowedError` (or `NotFoundError`) that the actions
+ * service and the MCP plugin pass on as the tool's error text.
  */
 export function createTemplateRunGuardRouter(options: {
   auth: AuthService;
@@ -134,6 +145,51 @@ export function createTemplateRunGuardRouter(options: {
     }
     next();
   });
+
+  // The actions registry parses these bodies with express.json's default
+  // limit; the same parser here, so both accept the same requests (and the
+  // registry's parser then skips them).
+  router.post(
+    '/.backstage/actions/:version/actions/:actionId/invoke',
+    express.json(),
+    async (req, _res, next) => {
+      if (req.params.actionId === EXECUTE_TEMPLATE_ACTION) {
+        await authorizeExecuteTemplate(req);
+      }
+      next();
+    },
+  );
+
+  async function authorizeExecuteTemplate(req: Request) {
+    const credentials = await httpAuth.credentials(req);
+    // v1 sends the input as the body, v2 as `input` beside `secrets`.
+    const input = req.params.version === 'v2' ? req.body?.input : req.body;
+    const raw = input?.templateRef;
+    if (typeof raw !== 'string') {
+      // The registry checks the input against the action's schema and
+      // answers with an InputError.
+      return;
+    }
+    let ref: CompoundEntityRef;
+    try {
+      ref = parseEntityRef(raw, { defaultKind: 'template' });
+    } catch (e) {
+      throw new InputError(
+        `Send the template to run as "templateRef": "template:<namespace>/<name>" (${
+          isError(e) ? e.message : e
+        })`,
+      );
+    }
+    await authorizeRun(req, credentials, ref);
+    // Allowed, but the scaffolder's own 404 would also reach the tool as a
+    // plain error: answer a template the person cannot read here too.
+    if (
+      auth.isPrincipal(credentials, 'user') &&
+      !(await catalog.getEntityByRef(ref, { credentials }))
+    ) {
+      throw new NotFoundError(`Template ${stringifyEntityRef(ref)} not found`);
+    }
+  }
 
   return router;
 }

@@ -1,11 +1,15 @@
 /*
  * A backend with real auth (Backstage user and plugin tokens), catalog,
- * scaffolder and permission plugins, this module, and a small policy that
- * lets only some people run one template. Only infrastructure is local:
+ * scaffolder, permission and MCP actions plugins, this module, and a small
+ * policy that lets only some people run one template. Only infrastructure is local:
  * SQLite in memory, a fixed catalog provider, and a sign-in provider that
  * signs in whoever a request header names (the portal's Entra sign-in is
  * exercised in the ownership policy's integration tests).
  */
+import {
+  actionsRegistryServiceFactory,
+  actionsServiceFactory,
+} from '@backstage/backend-defaults/alpha';
 import { authServiceFactory } from '@backstage/backend-defaults/auth';
 import { httpAuthServiceFactory } from '@backstage/backend-defaults/httpAuth';
 import { permissionsServiceFactory } from '@backstage/backend-defaults/permissions';
@@ -25,6 +29,7 @@ import {
 } from '@backstage/plugin-catalog-backend/alpha';
 import scaffolderEntityModel from '@backstage/plugin-catalog-backend-module-scaffolder-entity-model';
 import { catalogProcessingExtensionPoint } from '@backstage/plugin-catalog-node';
+import mcpActionsPlugin from '@backstage/plugin-mcp-actions-backend';
 import permissionPlugin from '@backstage/plugin-permission-backend';
 import {
   AuthorizeResult,
@@ -190,11 +195,15 @@ export async function startGuardedBackend(options: {
       httpAuthServiceFactory,
       userInfoServiceFactory,
       permissionsServiceFactory,
+      actionsRegistryServiceFactory,
+      actionsServiceFactory,
       mockServices.rootConfig.factory({
         data: {
           app: { baseUrl: 'http://localhost:3000' },
           backend: {
             database: { client: 'better-sqlite3', connection: ':memory:' },
+            // The scaffolder's actions (execute-template) as MCP tools.
+            actions: { pluginSources: ['scaffolder'] },
           },
           auth: { providers: { [SIGN_IN_PROVIDER]: { enabled: true } } },
           catalog: { rules: [{ allow: ['Template'] }] },
@@ -218,10 +227,47 @@ export async function startGuardedBackend(options: {
       testPolicy(options.restricted, options.runners),
       scaffolderPlugin,
       scaffolderModuleTemplateRunGuard,
+      mcpActionsPlugin,
     ],
   });
   const port = (backend.server.address() as { port: number }).port;
   return { backend, baseUrl: `http://localhost:${port}` };
+}
+
+/**
+ * Calls an MCP tool as an MCP client does (streamable HTTP, stateless) and
+ * returns the JSON-RPC result.
+ */
+export async function callMcpTool(
+  baseUrl: string,
+  token: string,
+  name: string,
+  args: object,
+) {
+  const res = await fetch(`${baseUrl}/api/mcp-actions/v1`, {
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${token}`,
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+    },
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'tools/call',
+      params: { name, arguments: args },
+    }),
+  });
+  const text = await res.text();
+  // Answered as one server-sent event, or as plain JSON.
+  const data = text.startsWith('{')
+    ? text
+    : text
+        .split('\n')
+        .filter(l => l.startsWith('data: '))
+        .map(l => l.slice('data: '.length))
+        .join('');
+  return { status: res.status, message: JSON.parse(data) };
 }
 
 /** A Backstage token for `userEntityRef`, as sign-in issues it. */
