@@ -6,6 +6,12 @@ import { createBackend } from '@backstage/backend-defaults';
 import { rootHttpRouterServiceFactory } from '@backstage/backend-defaults/rootHttpRouter';
 import { logRequestsWithoutOAuthSecrets } from '@internal/plugin-auth-backend-module-entra-provider';
 import { refuseDevelopmentOnlySettings } from '@internal/plugin-production-guard-backend';
+// Imported, not import()ed: run from source, a workspace package's dynamic
+// import has only a `default` (CommonJS), so named modules were undefined.
+import {
+  searchModuleCatalogFollower,
+  searchModuleTypedLunrEngine,
+} from '@internal/plugin-search-backend-module-portal';
 
 const backend = createBackend();
 
@@ -86,16 +92,8 @@ backend.add(import('@backstage/plugin-search-backend-module-techdocs'));
 // size changes (the first scheduled index runs before the catalog is
 // filled), and on Lunr a result type with no documents (TechDocs without
 // pages) answers an empty page instead of a 500.
-backend.add(
-  import('@internal/plugin-search-backend-module-portal').then(
-    m => ({ default: m.searchModuleCatalogFollower }),
-  ),
-);
-backend.add(
-  import('@internal/plugin-search-backend-module-portal').then(
-    m => ({ default: m.searchModuleTypedLunrEngine }),
-  ),
-);
+backend.add(searchModuleCatalogFollower);
+backend.add(searchModuleTypedLunrEngine);
 
 // Kubernetes: starts without clusters until a fork configures some.
 backend.add(import('@backstage/plugin-kubernetes-backend'));
