@@ -2,6 +2,7 @@ import { Entity } from '@backstage/catalog-model';
 import request from 'supertest';
 import {
   ADMIN,
+  ANALYZED_REPO,
   HIDDEN,
   MISSING,
   NON_OWNER,
@@ -56,6 +57,25 @@ describe('catalog read guard', () => {
     ];
     expect(await dryRun(OWNER)).toEqual(all);
     expect(await dryRun(ADMIN)).toEqual(all);
+  });
+
+  it('POST /analyze-location lists only the existing entities the caller may read', async () => {
+    const analyze = async (who: string) => {
+      const res = await post(who, '/api/catalog/analyze-location', {
+        location: { type: 'url', target: ANALYZED_REPO },
+      });
+      expect(res.status).toBe(200);
+      return res.body.existingEntityFiles
+        .map((f: { entity: Entity }) => refOf(f.entity))
+        .sort();
+    };
+    expect(await analyze(NON_OWNER)).toEqual(['component:default/new-service']);
+    const all = [
+      'component:default/new-service',
+      'resource:default/new-secret-db',
+    ];
+    expect(await analyze(OWNER)).toEqual(all);
+    expect(await analyze(ADMIN)).toEqual(all);
   });
 
   describe('relations to entities the caller may not read are left out of entity bodies', () => {

@@ -23,7 +23,10 @@ import {
   createCatalogConditionalDecision,
 } from '@backstage/plugin-catalog-backend/alpha';
 import { catalogEntityReadPermission } from '@backstage/plugin-catalog-common/alpha';
-import { catalogLocationsExtensionPoint } from '@backstage/plugin-catalog-node';
+import {
+  catalogAnalysisExtensionPoint,
+  catalogLocationsExtensionPoint,
+} from '@backstage/plugin-catalog-node';
 import {
   AuthorizeResult,
   PolicyDecision,
@@ -101,6 +104,33 @@ const allowFileLocations = createBackendModule({
   },
 });
 
+/** A repository whose catalog files already exist, as an SCM analyzer finds them. */
+export const ANALYZED_REPO = 'https://git.test/payments/ledger';
+const analyzedRepo = createBackendModule({
+  pluginId: 'catalog',
+  moduleId: 'test-analyzer',
+  register(reg) {
+    reg.registerInit({
+      deps: { analysis: catalogAnalysisExtensionPoint },
+      async init({ analysis }) {
+        analysis.addScmLocationAnalyzer({
+          supports: url => url.startsWith(ANALYZED_REPO),
+          analyze: async () => ({
+            existing: PROPOSED.map(entity => ({
+              location: {
+                type: 'url',
+                target: `${ANALYZED_REPO}/catalog-info.yaml`,
+              },
+              isRegistered: false,
+              entity,
+            })),
+          }),
+        });
+      },
+    });
+  },
+});
+
 /** What the ownership policy answers for catalog.entity.read. */
 const readDecision = (userRef: string): PolicyDecision =>
   CLAIMS[userRef]
@@ -149,6 +179,7 @@ export async function startCatalog(options: { guard: boolean }): Promise<{
       catalogPlugin,
       ...(options.guard ? [catalogModuleReadGuard] : []),
       allowFileLocations,
+      analyzedRepo,
       permissions.factory,
       mockServices.rootConfig.factory({
         data: {
