@@ -9,6 +9,7 @@ import {
 } from '@backstage/catalog-model';
 import {
   catalogEntityDeletePermission,
+  catalogLocationCreatePermission,
   catalogLocationDeletePermission,
 } from '@backstage/plugin-catalog-common/alpha';
 import { CatalogService } from '@backstage/plugin-catalog-node';
@@ -29,6 +30,8 @@ export interface LocationOwnership {
   held: string[];
   /** Whether the caller may delete any location (admins, in the policy). */
   anyLocation: boolean;
+  /** Whether the caller may register locations (`catalog.location.create`). */
+  mayRegister: boolean;
   /** The held entities the caller may not delete. */
   notAllowed: string[];
 }
@@ -37,8 +40,8 @@ export interface LocationOwnership {
  * Decides who owns a registered location: the owners of every entity it
  * holds. Whether the caller may delete each one is an ordinary,
  * ownership-based `catalog.entity.delete` decision, asked for all of them
- * (and `catalog.location.delete`, which the policy gives to admins only) in
- * one authorize call.
+ * (with `catalog.location.delete`, which the policy gives to admins only,
+ * and `catalog.location.create`) in one authorize call.
  */
 export class LocationOwnershipChecker {
   readonly #catalog: CatalogService;
@@ -77,10 +80,11 @@ export class LocationOwnershipChecker {
       .filter(e => e.kind.toLocaleLowerCase('en-US') !== 'location')
       .map(e => stringifyEntityRef(e))
       .sort();
-    const [locationDecision, ...entityDecisions] =
+    const [deleteDecision, createDecision, ...entityDecisions] =
       await this.#permissions.authorize(
         [
           { permission: catalogLocationDeletePermission },
+          { permission: catalogLocationCreatePermission },
           ...held.map(resourceRef => ({
             permission: catalogEntityDeletePermission,
             resourceRef,
@@ -91,7 +95,8 @@ export class LocationOwnershipChecker {
     return {
       locationRef,
       held,
-      anyLocation: locationDecision.result === AuthorizeResult.ALLOW,
+      anyLocation: deleteDecision.result === AuthorizeResult.ALLOW,
+      mayRegister: createDecision.result === AuthorizeResult.ALLOW,
       notAllowed: held.filter(
         (_, i) => entityDecisions[i].result !== AuthorizeResult.ALLOW,
       ),

@@ -75,6 +75,8 @@ interface Access {
   deletable: string[];
   hidden?: string[];
   admin?: boolean;
+  /** catalog.location.create, read on every request; default true. */
+  register?: boolean;
 }
 
 const principalType = (credentials?: BackstageCredentials) =>
@@ -91,6 +93,14 @@ function permissionsFor(access: Access) {
       requests.map(r => {
         if (isService(options?.credentials)) {
           return { result: AuthorizeResult.ALLOW };
+        }
+        if (r.permission.name === 'catalog.location.create') {
+          return {
+            result:
+              access.register === false
+                ? AuthorizeResult.DENY
+                : AuthorizeResult.ALLOW,
+          };
         }
         if (r.permission.name === 'catalog.location.delete') {
           return {
@@ -393,5 +403,25 @@ describe('PUT /api/catalog/locations/:id', () => {
     const res = await repoint(server, auth, locationId, elsewhere);
     expect(res.status).toBe(200);
     expect(await targetOf(server, auth, locationId)).toBe(elsewhere);
+  });
+
+  it('refuses an owner who may not register, saying why', async () => {
+    const access: Access = {
+      deletable: [
+        'component:default/ledger',
+        'component:default/ledger-db',
+        'component:default/ledger-ui',
+      ],
+    };
+    const { server, auth, locationId, registered, elsewhere } = await start(
+      access,
+    );
+    access.register = false;
+    const res = await repoint(server, auth, locationId, elsewhere);
+    expect([res.status, res.body.error.message]).toEqual([
+      403,
+      `Re-pointing file:${registered} registers its new target, and you may not register locations; ask a portal admin`,
+    ]);
+    expect(await targetOf(server, auth, locationId)).toBe(registered);
   });
 });

@@ -34,8 +34,9 @@ import { LocationOwnershipChecker } from './locationOwnership';
  * - `PUT /locations/:id` (re-pointing a location at another target, which
  *   re-owns and re-describes whatever it held) is handed on to the catalog
  *   only when the caller may delete any location (admins) or every entity
- *   the location holds. The catalog then still asks its own
- *   `catalog.location.create`.
+ *   the location holds, and may register locations: the new target brings
+ *   in entities as a registration does (the catalog asks the same
+ *   `catalog.location.create` again, with no reason in its 403).
  */
 export function createLocationOwnersRouter(options: {
   catalog: CatalogService;
@@ -127,9 +128,10 @@ export function createLocationOwnersRouter(options: {
       credentials: await auth.getOwnServiceCredentials(),
     });
     if (!location) throw missing();
-    const { locationRef, held, anyLocation, notAllowed } =
+    const { locationRef, held, anyLocation, mayRegister, notAllowed } =
       await ownership.check(location, credentials);
-    if (anyLocation || (held.length > 0 && notAllowed.length === 0)) {
+    const owns = anyLocation || (held.length > 0 && notAllowed.length === 0);
+    if (owns && mayRegister) {
       next();
       return;
     }
@@ -140,7 +142,11 @@ export function createLocationOwnersRouter(options: {
       meta: { actionType: 'update', id },
     });
     let error: Error;
-    if (held.length === 0) {
+    if (owns) {
+      error = new NotAllowedError(
+        `Re-pointing ${locationRef} registers its new target, and you may not register locations; ask a portal admin`,
+      );
+    } else if (held.length === 0) {
       error = new NotAllowedError(
         `Only portal admins can change ${locationRef}: it holds no entities whose owners could`,
       );
