@@ -58,13 +58,25 @@ function isGuest(claims: Info['result']['fullProfile']['claims']) {
  */
 async function findUserByEmail(info: Info, ctx: AuthResolverContext) {
   const { email, oid, tid } = info.result.fullProfile.claims;
+  // Another account's User answers exactly as no User would: the caller
+  // learns nothing about who else carries the address. NotFoundError also
+  // lets a resolver listed after this one try.
+  const notFound = () =>
+    new NotFoundError(
+      `${describe(
+        info,
+      )}: the portal's catalog has no User with this person's email and ` +
+        `${ENTRA_USER_ID_ANNOTATION}=${oid}. Ask a portal admin to check that org ingestion includes you.`,
+    );
   let entity;
   try {
     ({ entity } = await ctx.findCatalogUser({
       filter: { 'spec.profile.email': String(email) },
     }));
   } catch (error) {
-    if ((error as Error).name !== 'ConflictError') throw error;
+    const name = (error as Error).name;
+    if (name === 'NotFoundError') throw notFound();
+    if (name !== 'ConflictError') throw error;
     // Naming the address or the accounts would tell the caller who else
     // uses it; the operator finds them with a catalog search.
     throw new ConflictError(
@@ -79,10 +91,7 @@ async function findUserByEmail(info: Info, ctx: AuthResolverContext) {
     annotations[ENTRA_USER_ID_ANNOTATION] !== oid ||
     (tenant !== undefined && tenant !== tid)
   ) {
-    throw new NotAllowedError(
-      `${describe(info)}: the catalog User with this email belongs to another Entra account ` +
-        `(its ${ENTRA_USER_ID_ANNOTATION} or ${ENTRA_TENANT_ID_ANNOTATION} differs from the token's oid and tid), so sign-in is refused.`,
-    );
+    throw notFound();
   }
   return entity;
 }
@@ -154,7 +163,8 @@ export const entraSignInResolvers = {
           throw new NotAllowedError(
             `${describe(
               info,
-            )} is a guest (B2B) account; the email resolver signs in members of the tenant only.`,
+            )} is a guest (B2B) account; the email resolver signs in members of the tenant only. ` +
+              'Guests sign in with userIdMatchingUserEntityAnnotation when org ingestion includes them.',
           );
         }
         const entity = await findUserByEmail(info, ctx);
