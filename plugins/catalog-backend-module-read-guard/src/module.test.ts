@@ -232,7 +232,8 @@ describe('catalog read guard', () => {
           async (who, ref) => {
             const first = await get(
               who,
-              '/api/catalog/entities/by-query?filter=kind=group&limit=1',
+              // Page 2 starts after group "data": "payments" is on it.
+              '/api/catalog/entities/by-query?filter=kind=group&orderField=metadata.name,asc&limit=1',
             );
             const cursor = JSON.parse(
               Buffer.from(first.body.pageInfo.nextCursor, 'base64').toString(),
@@ -253,6 +254,17 @@ describe('catalog read guard', () => {
           async (who, ref) => {
             const { body } = await post(who, '/api/catalog/entities/by-query', {
               query: { 'relations.ownerOf': { $in: [ref] } },
+            });
+            return [body.totalItems, body.items.map(refOf)];
+          },
+        ],
+        [
+          'POST /entities/by-query, relations $contains',
+          async (who, ref) => {
+            const { body } = await post(who, '/api/catalog/entities/by-query', {
+              query: {
+                relations: { $contains: { type: 'ownerOf', targetRef: ref } },
+              },
             });
             return [body.totalItems, body.items.map(refOf)];
           },
@@ -315,6 +327,13 @@ describe('catalog read guard', () => {
         'filter on a relation target instead',
       );
       expect((await get(ADMIN, path)).status).toBe(200);
+
+      const query = {
+        query: { relations: { $contains: { type: 'ownerOf' } } },
+      };
+      const url = '/api/catalog/entities/by-query';
+      expect((await post(NON_OWNER, url, query)).status).toBe(400);
+      expect((await post(ADMIN, url, query)).status).toBe(200);
     });
   });
 

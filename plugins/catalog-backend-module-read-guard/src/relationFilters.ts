@@ -78,7 +78,29 @@ export function mapStructuredFilter(node: unknown, visit: VisitValue): void {
       mapStructuredFilter(obj[key], visit);
     } else if (isRelationKey(key)) {
       obj[key] = mapPredicateValue(key, obj[key], visit);
+    } else if (key.trim().toLocaleLowerCase('en-US') === 'relations') {
+      mapContainsRelation(obj[key], visit);
     }
+  }
+}
+
+/** `{ relations: { $contains: { type, targetRef } } }`, rewritten in place. */
+function mapContainsRelation(value: unknown, visit: VisitValue) {
+  const contains = (value as { $contains?: unknown } | undefined)?.$contains;
+  if (!contains || typeof contains !== 'object') return;
+  const relation = contains as Record<string, any>;
+  const refKey = Object.keys(relation).find(
+    k => k.toLocaleLowerCase('en-US') === 'targetref',
+  );
+  const type = `relations.${relation.type ?? '<type>'}`;
+  if (!refKey) refuse('Filtering on whether a relation exists', type);
+  const ref = relation[refKey];
+  if (typeof ref === 'string') {
+    relation[refKey] = visit(ref);
+  } else if (Array.isArray(ref?.$in)) {
+    ref.$in = ref.$in.map((v: unknown) =>
+      typeof v === 'string' ? visit(v) : v,
+    );
   }
 }
 
