@@ -38,11 +38,20 @@ function cookiesOnly(res: Response): Response {
 /** Removes the session cookies the failed refresh had already set. */
 function dropSessionCookies(res: Response, providerId: string) {
   const set = res.getHeader('set-cookie');
-  if (!Array.isArray(set)) return;
-  const session = [`${providerId}-refresh-token`, `${providerId}-granted-scope`];
-  const kept = set.filter(
-    c => !session.some(name => c.startsWith(`${name}=`) || c.startsWith(`${name}-`)),
-  );
+  if (set === undefined) return;
+  const session = [
+    `${providerId}-refresh-token`,
+    `${providerId}-granted-scope`,
+  ];
+  const kept = [set]
+    .flat()
+    .map(String)
+    .filter(
+      c =>
+        !session.some(
+          name => c.startsWith(`${name}=`) || c.startsWith(`${name}-`),
+        ),
+    );
   res.setHeader('set-cookie', kept);
 }
 

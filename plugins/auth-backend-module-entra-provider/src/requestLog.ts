@@ -43,9 +43,7 @@ export function redactOAuthSecrets(url: string): string {
   const redacted = url
     .slice(query + 1)
     .replace(/(^|[&;])([^=&;#]*)=([^&;#]*)/g, (match, sep, name, value) =>
-      value && SECRET_PARAMS.has(paramName(name))
-        ? `${sep}${name}=***`
-        : match,
+      value && SECRET_PARAMS.has(paramName(name)) ? `${sep}${name}=***` : match,
     );
   return `${url.slice(0, query + 1)}${redacted}`;
 }
@@ -79,11 +77,9 @@ export function requestLoggingWithoutOAuthSecrets(
         );
       }
       logger.info(
-        `"${meta.method} ${meta.url} HTTP/${meta.httpVersion}" ${
-          meta.status
-        } ${meta.contentLength ?? 0} "${meta.referrer ?? '-'}" "${
-          meta.userAgent ?? '-'
-        }"`,
+        `"${meta.method} ${meta.url} HTTP/${meta.httpVersion}" ${meta.status} ${
+          meta.contentLength ?? 0
+        } "${meta.referrer ?? '-'}" "${meta.userAgent ?? '-'}"`,
         { type: 'incomingRequest', ...meta },
       );
     });

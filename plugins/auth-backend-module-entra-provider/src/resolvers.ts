@@ -44,10 +44,9 @@ function isGuest(claims: Info['result']['fullProfile']['claims']) {
   const { acct, idp, tid } = claims;
   if (acct !== undefined && String(acct) === '1') return true;
   if (typeof idp !== 'string' || idp === '') return false;
-  const ownIssuers = [
-    claims.iss,
-    `https://sts.windows.net/${tid}/`,
-  ].map(i => i.replace(/\/+$/, '').toLowerCase());
+  const ownIssuers = [claims.iss, `https://sts.windows.net/${tid}/`].map(i =>
+    i.replace(/\/+$/, '').toLowerCase(),
+  );
   return !ownIssuers.includes(idp.replace(/\/+$/, '').toLowerCase());
 }
 

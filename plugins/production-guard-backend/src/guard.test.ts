@@ -29,7 +29,10 @@ describe('refuseDevelopmentOnlySettings', () => {
     expect(() =>
       refuseDevelopmentOnlySettings(
         new ConfigReader({
-          auth: { ...emulatorAuthority.get<any>('auth'), keyStore: { provider: 'memory' } },
+          auth: {
+            ...emulatorAuthority.get<any>('auth'),
+            keyStore: { provider: 'memory' },
+          },
         }),
       ),
     ).toThrow(
@@ -51,6 +54,8 @@ describe('refuseDevelopmentOnlySettings', () => {
 
   it('leaves development alone', () => {
     process.env.NODE_ENV = 'development';
-    expect(() => refuseDevelopmentOnlySettings(emulatorAuthority)).not.toThrow();
+    expect(() =>
+      refuseDevelopmentOnlySettings(emulatorAuthority),
+    ).not.toThrow();
   });
 });
