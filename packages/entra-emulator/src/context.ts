@@ -3,7 +3,7 @@ import { SigningKey } from './oidc/signingKey';
 import { ResourceRegistry } from './oidc/resources';
 import { GrantStore } from './oidc/grantStore';
 import { FaultSwitch } from './faults/faultSwitch';
-import { DeployCall } from './types';
+import { DeployCall, PipelineRun } from './types';
 
 /** URLs of a running emulator; filled in once the listeners have ports. */
 export interface EmulatorUrls {
@@ -24,4 +24,5 @@ export interface EmulatorContext {
   grants: GrantStore;
   faults: FaultSwitch;
   deployCalls: DeployCall[];
+  pipelineRuns: PipelineRun[];
 }

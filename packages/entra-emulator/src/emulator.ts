@@ -4,7 +4,7 @@ import { AddressInfo } from 'node:net';
 import path from 'node:path';
 import express, { NextFunction, Request, Response } from 'express';
 import { EmulatorContext } from './context';
-import { DeployCall, EmulatorSeed, FaultRule } from './types';
+import { DeployCall, EmulatorSeed, FaultRule, PipelineRun } from './types';
 import { loadSeed } from './seed/loadSeed';
 import { Directory } from './seed/directory';
 import { loadOrCreateDevTls } from './tls/devCa';
@@ -17,6 +17,8 @@ import { faultMiddleware } from './faults/faultMiddleware';
 import { createGraphRouter } from './graph/router';
 import { createDeployApiRouter, DEPLOY_SCOPE } from './deployApi/router';
 import { createAdminRouter } from './admin/router';
+import { createAzureDevOpsRouter } from './azureDevOps/router';
+import { JwtClaims, signJwt } from './oidc/jwt';
 import { PACKAGE_ROOT } from './paths';
 
 /** Options of {@link createEntraEmulator}. */
@@ -63,12 +65,25 @@ export interface EntraEmulator {
   };
   /** Base URL of the sample deploy API. */
   deployApiUrl: string;
+  /**
+   * What stands in for `https://dev.azure.com`: organisations and projects
+   * below it, e.g. `${azureDevOpsUrl}/contoso/portal/_apis/pipelines/7/runs`.
+   */
+  azureDevOpsUrl: string;
   /** The parsed seed. */
   seed: EmulatorSeed;
   setFaults(rules: FaultRule[]): void;
   clearFaults(): void;
   /** Calls the deploy API recorded, oldest first. */
   deployCalls(): DeployCall[];
+  /** Azure DevOps pipeline runs created, oldest first. */
+  pipelineRuns(): PipelineRun[];
+  /**
+   * Signs `claims` with the emulator's key, for tests that need a token
+   * Entra would never issue as asked (expired, or altered claims) yet whose
+   * signature verifies.
+   */
+  signToken(claims: JwtClaims): string;
   /** Changes the directory while running, as an Entra admin would; Graph answers follow. */
   directory: Pick<
     Directory,
@@ -102,6 +117,8 @@ export async function createEntraEmulator(
   const tls = loadOrCreateDevTls(dataDir);
   const portal = requireApp(seed, 'portal');
   const deployApp = requireApp(seed, 'deployApi');
+  // Optional, so seeds written before it existed still start.
+  const azureDevOpsApp = seed.apps.find(a => a.key === 'azureDevOps');
 
   const ctx: EmulatorContext = {
     directory,
@@ -112,6 +129,7 @@ export async function createEntraEmulator(
     grants: new GrantStore(),
     faults: new FaultSwitch(options.faults ?? []),
     deployCalls: [],
+    pipelineRuns: [],
   };
 
   const app = express();
@@ -121,6 +139,9 @@ export async function createEntraEmulator(
   app.use(faultMiddleware(ctx.faults));
   app.use('/v1.0', createGraphRouter(ctx));
   app.use('/deploy-api', createDeployApiRouter(ctx, deployApp));
+  if (azureDevOpsApp) {
+    app.use('/azure-devops', createAzureDevOpsRouter(ctx, azureDevOpsApp));
+  }
   app.use(createOidcRouter(ctx));
   app.use((_req, res) => {
     res.status(404).json({
@@ -184,10 +205,13 @@ export async function createEntraEmulator(
       },
     },
     deployApiUrl: `${httpsUrl}/deploy-api`,
+    azureDevOpsUrl: `${httpsUrl}/azure-devops`,
     seed,
     setFaults: rules => ctx.faults.set(rules),
     clearFaults: () => ctx.faults.clear(),
     deployCalls: () => [...ctx.deployCalls],
+    pipelineRuns: () => ctx.pipelineRuns.map(r => ({ ...r })),
+    signToken: claims => signJwt(ctx.key, claims),
     directory: {
       addUser: (user, groupIds) => directory.addUser(user, groupIds),
       removeUser: id => directory.removeUser(id),

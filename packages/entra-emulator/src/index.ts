@@ -7,6 +7,7 @@ export { createEntraEmulator, DEFAULT_DATA_DIR } from './emulator';
 export type { EntraEmulator, EntraEmulatorOptions } from './emulator';
 export type {
   DeployCall,
+  PipelineRun,
   EmulatorSeed,
   FaultRule,
   SeedApp,

@@ -183,3 +183,21 @@ export interface DeployCall {
   path: string;
   payload: unknown;
 }
+
+/** A pipeline run recorded by the emulated Azure DevOps. */
+export interface PipelineRun {
+  id: number;
+  organization: string;
+  project: string;
+  pipelineId: number;
+  /** Who ran it: the delegated token's `oid`, `tid` and `name`. */
+  requestedBy: { oid: string; tid: string; name?: string };
+  /** The client that obtained the token on behalf of the user (`azp`). */
+  clientId?: string;
+  /** The request body of `POST …/runs` (branch, templateParameters, …). */
+  request: unknown;
+  state: 'inProgress' | 'completed';
+  result?: 'succeeded';
+  createdDate: string;
+  finishedDate?: string;
+}

@@ -65,5 +65,8 @@ export function createAdminRouter(ctx: EmulatorContext): Router {
     ctx.deployCalls.length = 0;
     res.status(204).end();
   });
+  router.get('/pipeline-runs', (_req, res) => {
+    res.json({ runs: ctx.pipelineRuns });
+  });
   return router;
 }

@@ -65,9 +65,11 @@ export function createDeployApiRouter(
       payload: req.body ?? null,
     };
     ctx.deployCalls.push(call);
+    const id = `deploy-${ctx.deployCalls.length}`;
     res.status(202).json({
-      id: `deploy-${ctx.deployCalls.length}`,
+      id,
       status: 'accepted',
+      link: `${ctx.urls.httpsUrl}/deploy-api/deployments/${id}`,
       requestedBy: { oid: call.oid, name: call.name },
     });
   });

@@ -9,3 +9,11 @@ export { startTestEmulator, trustCa, recordConnections } from './testEmulator';
 export { signInThroughBrowser, parseLoginForm } from './browser';
 export { EmulatorAdminClient } from './adminClient';
 export type { AccountState } from './adminClient';
+export {
+  decodeJwt,
+  delegatedToken,
+  graphAppToken,
+  obtainCode,
+  postToken,
+  redeem,
+} from './tokens';

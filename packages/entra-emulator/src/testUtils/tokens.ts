@@ -95,3 +95,23 @@ export async function graphAppToken(
   });
   return body.access_token as string;
 }
+
+/**
+ * A delegated access token for `scope` (default: the portal's own API,
+ * `api://<portal>/access_as_user`), obtained as the portal's frontend does:
+ * `user` signs in on the login page and the portal redeems the code.
+ */
+export async function delegatedToken(
+  emulator: EntraEmulator,
+  user: string,
+  scope: string = emulator.apps.portal.apiScope,
+): Promise<string> {
+  const { code, verifier } = await obtainCode(emulator, user, {
+    scope: `openid ${scope}`,
+  });
+  const { status, body } = await redeem(emulator, code, verifier);
+  if (status !== 200) {
+    throw new Error(`Token request for ${user} failed: ${JSON.stringify(body)}`);
+  }
+  return body.access_token as string;
+}
