@@ -15,7 +15,8 @@ export interface Config {
           guests?: 'include' | 'exclude';
           deletionGuard?: {
             /**
-             * Share (0–1) of the users or groups the last applied run
+             * Share (0–1) of the users, the groups or the memberships
+             * (group members and nested groups) the last applied run
              * ingested that one run may remove. A run removing more is
              * refused and the catalog kept; an admin can allow one run past
              * it. Default 0.2.

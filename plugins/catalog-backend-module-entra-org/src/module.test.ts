@@ -4,10 +4,12 @@ import {
   startTestBackend,
 } from '@backstage/backend-test-utils';
 import catalogPlugin from '@backstage/plugin-catalog-backend';
+import { ConflictError } from '@backstage/errors';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import type { EntraEmulator } from '@internal/entra-emulator';
 import { startTestEmulator } from '@internal/entra-emulator/testUtils';
 import request from 'supertest';
+import { OID, unusualNamesSeed } from './__testUtils__/unusualNames';
 import { catalogModuleEntraOrg } from './module';
 
 function providerConfig(emulator: EntraEmulator, extra: object = {}) {
@@ -134,6 +136,56 @@ describe('catalogModuleEntraOrg in a backend', () => {
       .post('/api/catalog/entra-org/providers/default/allow-removal')
       .set('Authorization', auth);
     expect(override.status).toBe(403);
+    // Run now: the same 403 whether the provider exists or not.
+    for (const id of ['default', 'nope']) {
+      const run = await request(server)
+        .post(`/api/catalog/entra-org/providers/${id}/run`)
+        .set('Authorization', auth);
+      expect(run.status).toBe(403);
+      expect(run.body.error.message).toBe(
+        'Only portal admins may start an Entra org ingestion run',
+      );
+    }
+  });
+
+  it('says so when run now finds a run going on, and keeps an override for the next run', async () => {
+    const taskId = 'entra-org:default:refresh';
+    const scheduler = mockServices.scheduler.mock({
+      createScheduledTaskRunner: () => ({ run: async () => {} }),
+      // What the scheduler answers while any replica holds the task's lock.
+      triggerTask: async () => {
+        throw new ConflictError(`Task ${taskId} is currently running`);
+      },
+    });
+    const { server } = await startTestBackend({
+      features: [
+        catalogPlugin,
+        catalogModuleEntraOrg,
+        scheduler.factory,
+        mockServices.rootConfig.factory({ data: providerConfig(emulator) }),
+      ],
+    });
+    const auth = mockCredentials.user.header('user:default/ada.admin');
+    const run = await request(server)
+      .post('/api/catalog/entra-org/providers/default/run')
+      .set('Authorization', auth);
+    expect(run.status).toBe(409);
+    expect(run.body.error.message).toBe(
+      "A run of Entra org provider 'default' is going on now; its outcome will show in the status when it ends. Start another after that if needed.",
+    );
+    expect(scheduler.triggerTask).toHaveBeenCalledWith(taskId);
+
+    const allow = await request(server)
+      .post('/api/catalog/entra-org/providers/default/allow-removal')
+      .set('Authorization', auth);
+    expect(allow.status).toBe(202);
+    expect(allow.body.state).toBe('running');
+    const status = await request(server)
+      .get('/api/catalog/entra-org/status')
+      .set('Authorization', auth);
+    expect(status.body.providers[0].removalOverride.requestedBy).toBe(
+      'user:default/ada.admin',
+    );
   });
 
   it.each([
@@ -161,4 +213,147 @@ describe('catalogModuleEntraOrg in a backend', () => {
       ).rejects.toThrow(message);
     },
   );
+});
+
+describe('catalogModuleEntraOrg on a tenant of unusual names, in a real catalog', () => {
+  let emulator: EntraEmulator;
+  beforeAll(async () => {
+    emulator = await startTestEmulator({ seed: unusualNamesSeed() });
+  });
+  afterAll(() => emulator?.close());
+  afterEach(() => emulator.clearFaults());
+
+  const auth = mockCredentials.user.header('user:default/ada.admin');
+  const LOCATION =
+    'backstage.io/managed-by-location=msgraph-org-provider:default';
+
+  it('gets every nameable user and group into the catalog, reports what it holds, runs now on request and keeps the guard', async () => {
+    const { server } = await startTestBackend({
+      features: [
+        catalogPlugin,
+        catalogModuleEntraOrg,
+        mockServices.rootConfig.factory({ data: providerConfig(emulator) }),
+      ],
+    });
+    const statusNow = async () => {
+      const res = await request(server)
+        .get('/api/catalog/entra-org/status')
+        .set('Authorization', auth);
+      expect(res.status).toBe(200);
+      return res.body.providers[0].lastRun;
+    };
+    const catalogEntities = async () => {
+      const res = await request(server)
+        .get(`/api/catalog/entities?filter=metadata.annotations.${LOCATION}`)
+        .set('Authorization', auth);
+      expect(res.status).toBe(200);
+      return res.body as Array<{
+        kind: string;
+        metadata: { name: string; annotations: Record<string, string> };
+        relations: Array<{ type: string; targetRef: string }>;
+      }>;
+    };
+
+    const first = await waitFor(
+      async () => (await statusNow()) ?? undefined,
+      'the first run',
+    );
+    expect(first.outcome).toBe('applied');
+    // Every seeded object but the two no valid name can be made for, plus
+    // the root group.
+    const expected = {
+      users: emulator.seed.users.length - 1,
+      groups: emulator.seed.groups.length,
+    };
+    expect(first.sent).toMatchObject(expected);
+    expect(first.rejected).toEqual({ users: 1, groups: 1 });
+
+    // The catalog took the mutation and every entity in it.
+    const entities = await waitFor(async () => {
+      const all = await catalogEntities();
+      const count = (kind: string) => all.filter(e => e.kind === kind).length;
+      return count('User') === expected.users &&
+        count('Group') === expected.groups
+        ? all
+        : undefined;
+    }, 'every user and group in the catalog');
+    const refs = new Set(
+      entities.map(e => `${e.kind.toLowerCase()}:default/${e.metadata.name}`),
+    );
+    const dangling = entities.flatMap(e =>
+      e.relations
+        .filter(r => !refs.has(r.targetRef))
+        .map(r => `${e.metadata.name} ${r.type} ${r.targetRef}`),
+    );
+    expect(dangling).toEqual([]);
+    const kimSuffixed = entities.find(
+      e =>
+        e.metadata.annotations['graph.microsoft.com/user-id'] ===
+        OID.kimSuffixed,
+    )!;
+    expect(kimSuffixed.metadata.name).toBe('kim-b62735f3-d39f44a1');
+    expect(kimSuffixed.relations).toContainEqual({
+      type: 'memberOf',
+      targetRef: 'group:default/eng',
+    });
+
+    // Counted in the catalog, not taken from what was sent: an entity
+    // deleted from the catalog is missing from the count at once.
+    expect((await statusNow()).ingested).toEqual(expected);
+    const zoe = entities.find(e => e.metadata.name === 'zoe-e2222222')!;
+    const deleted = await request(server)
+      .delete(`/api/catalog/entities/by-uid/${(zoe.metadata as any).uid}`)
+      .set('Authorization', auth);
+    expect(deleted.status).toBe(204);
+    const afterDelete = await statusNow();
+    expect(afterDelete.sent).toMatchObject(expected);
+    expect(afterDelete.ingested).toEqual({
+      ...expected,
+      users: expected.users - 1,
+    });
+
+    // Run now: answers at once, and the run happens.
+    const started = await request(server)
+      .post('/api/catalog/entra-org/providers/default/run')
+      .set('Authorization', auth);
+    expect(started.status).toBe(202);
+    expect(started.body).toEqual({ providerId: 'default', state: 'started' });
+    const second = await waitFor(async () => {
+      const run = await statusNow();
+      return run.startedAt !== first.startedAt ? run : undefined;
+    }, 'the run started now');
+    expect(second.outcome).toBe('applied');
+    // The run put the deleted person back.
+    await waitFor(async () => {
+      const { ingested } = await statusNow();
+      return ingested.users === expected.users ? ingested : undefined;
+    }, 'the deleted person back in the catalog');
+
+    // Run now does not lift the guard: a Graph that lost every membership
+    // is refused and the catalog keeps them.
+    emulator.setFaults([
+      { route: '/v1.0/groups/*/members', type: 'emptyDirectory' },
+    ]);
+    expect(
+      (
+        await request(server)
+          .post('/api/catalog/entra-org/providers/default/run')
+          .set('Authorization', auth)
+      ).status,
+    ).toBe(202);
+    const refused = await waitFor(async () => {
+      const run = await statusNow();
+      return run.startedAt !== second.startedAt ? run : undefined;
+    }, 'the refused run');
+    expect(refused.outcome).toBe('refused');
+    expect(refused.error).toMatch(/memberships/);
+    expect(refused.ingested).toEqual(expected);
+    const kimAfter = (await catalogEntities()).find(
+      e => e.metadata.name === 'kim-b62735f3-d39f44a1',
+    )!;
+    expect(kimAfter.relations).toContainEqual({
+      type: 'memberOf',
+      targetRef: 'group:default/eng',
+    });
+  });
 });

@@ -3,13 +3,18 @@ import {
   createBackendModule,
   SchedulerServiceTaskScheduleDefinition,
 } from '@backstage/backend-plugin-api';
+import { ANNOTATION_LOCATION } from '@backstage/catalog-model';
 import { Config } from '@backstage/config';
 import { readProviderConfigs } from '@backstage/plugin-catalog-backend-module-msgraph';
-import { catalogProcessingExtensionPoint } from '@backstage/plugin-catalog-node';
+import {
+  catalogProcessingExtensionPoint,
+  catalogServiceRef,
+} from '@backstage/plugin-catalog-node';
 import { durationToMilliseconds, HumanDuration } from '@backstage/types';
 import { GuestPolicy } from './entityNames';
 import {
   DEFAULT_MAX_DELETION_SHARE,
+  entraOrgLocationKey,
   EntraOrgEntityProvider,
 } from './entraOrgProvider';
 import { createGraphClient } from './graphClient';
@@ -77,6 +82,8 @@ export const catalogModuleEntraOrg = createBackendModule({
         permissionsRegistry: coreServices.permissionsRegistry,
         auditor: coreServices.auditor,
         lifecycle: coreServices.lifecycle,
+        auth: coreServices.auth,
+        catalogApi: catalogServiceRef,
       },
       async init(deps) {
         const { catalog, config, logger, scheduler } = deps;
@@ -138,6 +145,22 @@ export const catalogModuleEntraOrg = createBackendModule({
               scheduler.triggerTask(
                 providers.find(p => p.provider === provider)!.taskId,
               ),
+            countIngested: async provider => {
+              const { facets } = await deps.catalogApi.getEntityFacets(
+                {
+                  facets: ['kind'],
+                  filter: {
+                    [`metadata.annotations.${ANNOTATION_LOCATION}`]:
+                      entraOrgLocationKey(provider.providerId),
+                  },
+                },
+                { credentials: await deps.auth.getOwnServiceCredentials() },
+              );
+              const count = (kind: string) =>
+                facets.kind.find(f => f.value.toLowerCase() === kind)?.count ??
+                0;
+              return { users: count('user'), groups: count('group') };
+            },
           }),
         );
       },

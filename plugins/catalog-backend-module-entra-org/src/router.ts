@@ -3,7 +3,12 @@ import {
   HttpAuthService,
   PermissionsService,
 } from '@backstage/backend-plugin-api';
-import { NotAllowedError, NotFoundError } from '@backstage/errors';
+import {
+  ConflictError,
+  isError,
+  NotAllowedError,
+  NotFoundError,
+} from '@backstage/errors';
 import {
   AuthorizeResult,
   BasicPermission,
@@ -14,8 +19,19 @@ import { EntraOrgEntityProvider } from './entraOrgProvider';
 import { ProviderStateStore } from './ingestionState';
 import {
   entraOrgRemovalAllowPermission,
+  entraOrgRunPermission,
   entraOrgStatusReadPermission,
 } from './permissions';
+
+const DENIED_TEXT: Record<string, string> = {
+  [entraOrgStatusReadPermission.name]: 'see the Entra org ingestion status',
+  [entraOrgRemovalAllowPermission.name]: 'allow an Entra org removal',
+  [entraOrgRunPermission.name]: 'start an Entra org ingestion run',
+};
+
+/** The scheduler's answer when the task holds its lock (a run is going on). */
+const isRunning = (error: unknown) =>
+  isError(error) && error.name === 'ConflictError';
 
 /**
  * Admin routes under /api/catalog/entra-org. Who counts as an admin is the
@@ -27,8 +43,15 @@ export function createEntraOrgRouter(options: {
   httpAuth: HttpAuthService;
   permissions: PermissionsService;
   auditor: AuditorService;
-  /** Starts a provider's run now (through the scheduler, so replicas do not race). */
+  /**
+   * Starts a provider's run now (through the scheduler, so replicas do not
+   * race). Rejects with a ConflictError while a run is going on.
+   */
   triggerRun: (provider: EntraOrgEntityProvider) => Promise<void>;
+  /** Counts the provider's Users and Groups the catalog holds now. */
+  countIngested: (
+    provider: EntraOrgEntityProvider,
+  ) => Promise<{ users: number; groups: number }>;
 }): express.Router {
   const { providers, store, httpAuth, permissions, auditor } = options;
   // No body parser: this router runs before the catalog's own, and a
@@ -44,11 +67,7 @@ export function createEntraOrgRouter(options: {
     });
     if (decision.result !== AuthorizeResult.ALLOW) {
       throw new NotAllowedError(
-        `Only portal admins may ${
-          permission === entraOrgStatusReadPermission
-            ? 'see the Entra org ingestion status'
-            : 'allow an Entra org removal'
-        }`,
+        `Only portal admins may ${DENIED_TEXT[permission.name]}`,
       );
     }
     return credentials;
@@ -58,43 +77,81 @@ export function createEntraOrgRouter(options: {
     await authorize(req, entraOrgStatusReadPermission);
     const states = new Map((await store.list()).map(s => [s.providerId, s]));
     res.json({
-      providers: providers.map(p => {
-        const state = states.get(p.providerId);
-        return {
-          providerId: p.providerId,
-          lastRun: state?.lastRun ?? null,
-          removalOverride: state?.override ?? null,
-        };
-      }),
+      providers: await Promise.all(
+        providers.map(async p => {
+          const state = states.get(p.providerId);
+          const lastRun = state?.lastRun
+            ? { ...state.lastRun, ingested: await options.countIngested(p) }
+            : null;
+          return {
+            providerId: p.providerId,
+            lastRun,
+            removalOverride: state?.override ?? null,
+          };
+        }),
+      ),
     });
   });
 
-  router.post('/entra-org/providers/:id/allow-removal', async (req, res) => {
-    const provider = providers.find(p => p.providerId === req.params.id);
+  const findProvider = (id: string) => {
+    const provider = providers.find(p => p.providerId === id);
     if (!provider) {
       throw new NotFoundError(
-        `No Entra org provider '${req.params.id}'; configured: ${providers
+        `No Entra org provider '${id}'; configured: ${providers
           .map(p => p.providerId)
           .join(', ')}`,
       );
     }
+    return provider;
+  };
+
+  router.post('/entra-org/providers/:id/run', async (req, res) => {
+    // Asked before the provider is looked up: to anyone else, provider ids
+    // are not there to be probed.
+    await authorize(req, entraOrgRunPermission);
+    const provider = findProvider(req.params.id);
+    try {
+      await options.triggerRun(provider);
+    } catch (error) {
+      if (!isRunning(error)) throw error;
+      throw new ConflictError(
+        `A run of Entra org provider '${provider.providerId}' is going on now; its outcome will show in the status when it ends. Start another after that if needed.`,
+      );
+    }
+    res.status(202).json({ providerId: provider.providerId, state: 'started' });
+  });
+
+  router.post('/entra-org/providers/:id/allow-removal', async (req, res) => {
     const event = await auditor.createEvent({
       eventId: 'entra-org-removal-allow',
       severityLevel: 'high',
       request: req,
-      meta: { providerId: provider.providerId },
+      meta: { providerId: req.params.id },
     });
     try {
       const credentials = await authorize(req, entraOrgRemovalAllowPermission);
+      const provider = findProvider(req.params.id);
       const { principal } = credentials;
       const by =
         principal.type === 'user'
           ? principal.userEntityRef
           : `service:${principal.subject}`;
       await provider.allowNextRemoval(by);
-      await options.triggerRun(provider);
+      // A run going on now does not take the override (it read its state
+      // when it started); the next one does, so that is not an error.
+      const running = await options.triggerRun(provider).then(
+        () => false,
+        error => {
+          if (isRunning(error)) return true;
+          throw error;
+        },
+      );
       await event.success();
-      res.status(202).json({ providerId: provider.providerId, allowedBy: by });
+      res.status(202).json({
+        providerId: provider.providerId,
+        allowedBy: by,
+        state: running ? 'running' : 'started',
+      });
     } catch (error) {
       await event.fail({ error: error as Error });
       throw error;
