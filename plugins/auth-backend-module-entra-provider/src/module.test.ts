@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import type { EntraEmulator } from '@internal/entra-emulator';
 import { startTestEmulator } from '@internal/entra-emulator/testUtils';
 import { Entity } from '@backstage/catalog-model';
+import { ResponseError } from '@backstage/errors';
+import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
 import { decodeJwt } from 'jose';
 import {
   cookieHeader,
@@ -75,6 +77,7 @@ describe('Entra sign-in (provider id microsoft) against the emulator', () => {
   // annotated with their tenant.
   let emailEdgeUrl: string;
   let unreachableUrl: string;
+  let catalogDownUrl: string;
   const stops: Array<() => Promise<void>> = [];
 
   beforeAll(async () => {
@@ -126,12 +129,24 @@ describe('Entra sign-in (provider id microsoft) against the emulator', () => {
       provider: { authority: `https://localhost:${await closedPort()}/t` },
     });
     unreachableUrl = unreachable.baseUrl;
+    // The catalog answering 503, as while it restarts or its database fails.
+    const catalogDown = await startAuthBackend(emulator, {
+      catalog: catalogServiceMock.mock({
+        getEntities: async () => {
+          throw await ResponseError.fromResponse(
+            new Response('{}', { status: 503, statusText: 'Unavailable' }),
+          );
+        },
+      }).factory,
+    });
+    catalogDownUrl = catalogDown.baseUrl;
     stops.push(
       () => direct.backend.stop(),
       () => viaProxy.backend.stop(),
       () => byEmail.backend.stop(),
       () => edge.backend.stop(),
       () => unreachable.backend.stop(),
+      () => catalogDown.backend.stop(),
     );
   });
 
@@ -484,6 +499,23 @@ describe('Entra sign-in (provider id microsoft) against the emulator', () => {
       expect(refreshCookies(res)).toEqual([]);
       // And the session still works once Entra answers.
       const later = await refreshSession(baseUrl, sessionCookie!);
+      expect(later.status).toBe(200);
+    });
+
+    it('keeps the session while the catalog cannot answer', async () => {
+      const { sessionCookie } = await signIn(
+        baseUrl,
+        'ben.builder@contoso.example',
+      );
+      const res = await refreshSession(catalogDownUrl, sessionCookie!);
+      expect(res.status).toBe(401);
+      // Entra rotated the refresh token before the catalog failed: the
+      // browser gets the new one, and nothing deletes it.
+      const set = refreshCookies(res).filter(c => !/Domain=/.test(c));
+      expect(set).toEqual([
+        expect.stringMatching(/^microsoft-refresh-token=[^;]+; Max-Age=[1-9]/),
+      ]);
+      const later = await refreshSession(baseUrl, cookieHeader(res));
       expect(later.status).toBe(200);
     });
   });

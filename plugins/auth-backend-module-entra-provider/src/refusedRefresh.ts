@@ -6,15 +6,37 @@ import {
 type Request = Parameters<AuthProviderRouteHandlers['start']>[0];
 type Response = Parameters<AuthProviderRouteHandlers['start']>[1];
 
+const NETWORK_ERROR_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EPIPE',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
+
+/** An error that says a service could not answer, rather than refused. */
+function isOutage(e: any): boolean {
+  const status = e.statusCode ?? e.status ?? e.response?.status;
+  return (
+    e.name === 'ServiceUnavailableError' ||
+    (typeof status === 'number' && status >= 500) ||
+    ['FetchError', 'AbortError', 'TimeoutError'].includes(e.name) ||
+    NETWORK_ERROR_CODES.has(e.code) ||
+    (e.name === 'TypeError' && e.message === 'fetch failed')
+  );
+}
+
 /**
  * Whether a refresh failed because the session was refused (Entra answered
- * `invalid_grant`, the token's tenant is not admitted, the person left the
- * catalog, ...) rather than because Entra could not be reached: an outage
- * must not sign everyone out.
+ * `invalid_grant`: expired, revoked, account disabled; the tenant is not
+ * admitted; the person left the catalog, ...) rather than because Entra or
+ * the catalog could not answer: an outage must not sign everyone out.
  */
 function isRefusal(error: unknown): boolean {
   for (let e: any = error; e; e = e.cause) {
-    if (e.name === 'ServiceUnavailableError') return false;
+    if (isOutage(e)) return false;
   }
   return true;
 }

@@ -4,6 +4,7 @@
  * walks the sign-in popup flow over real HTTP.
  */
 import authPlugin from '@backstage/plugin-auth-backend';
+import { ServiceFactory } from '@backstage/backend-plugin-api';
 import { mockServices, startTestBackend } from '@backstage/backend-test-utils';
 import { Entity } from '@backstage/catalog-model';
 import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
@@ -77,16 +78,22 @@ export function seedEntities(
 /** Starts the auth plugin with this module against the emulator. */
 export async function startAuthBackend(
   emulator: EntraEmulator,
-  options: { entities?: Entity[]; provider?: object } = {},
+  options: {
+    entities?: Entity[];
+    provider?: object;
+    /** Replaces the in-memory catalog of the seeded org. */
+    catalog?: ServiceFactory;
+  } = {},
 ) {
   const { portal } = emulator.apps;
   const backend = await startTestBackend({
     features: [
       authPlugin,
       authModuleEntraProvider,
-      catalogServiceMock.factory({
-        entities: options.entities ?? seedEntities(emulator),
-      }),
+      options.catalog ??
+        catalogServiceMock.factory({
+          entities: options.entities ?? seedEntities(emulator),
+        }),
       mockServices.rootConfig.factory({
         data: {
           app: { baseUrl: 'http://localhost:3000' },
