@@ -3,7 +3,7 @@ import { SigningKey } from './oidc/signingKey';
 import { ResourceRegistry } from './oidc/resources';
 import { GrantStore } from './oidc/grantStore';
 import { FaultSwitch } from './faults/faultSwitch';
-import { DeployCall, PipelineRun } from './types';
+import { DeployCall, PipelineRun, TokenRequest } from './types';
 
 /** URLs of a running emulator; filled in once the listeners have ports. */
 export interface EmulatorUrls {
@@ -25,4 +25,5 @@ export interface EmulatorContext {
   faults: FaultSwitch;
   deployCalls: DeployCall[];
   pipelineRuns: PipelineRun[];
+  tokenRequests: TokenRequest[];
 }

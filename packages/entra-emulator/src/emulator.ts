@@ -4,7 +4,13 @@ import { AddressInfo } from 'node:net';
 import path from 'node:path';
 import express, { NextFunction, Request, Response } from 'express';
 import { EmulatorContext } from './context';
-import { DeployCall, EmulatorSeed, FaultRule, PipelineRun } from './types';
+import {
+  DeployCall,
+  EmulatorSeed,
+  FaultRule,
+  PipelineRun,
+  TokenRequest,
+} from './types';
 import { loadSeed } from './seed/loadSeed';
 import { Directory } from './seed/directory';
 import { loadOrCreateDevTls } from './tls/devCa';
@@ -79,6 +85,12 @@ export interface EntraEmulator {
   /** Azure DevOps pipeline runs created, oldest first. */
   pipelineRuns(): PipelineRun[];
   /**
+   * Requests the token endpoint received, oldest first (grant type, client,
+   * scope; never a secret), e.g. to assert that no on-behalf-of exchange
+   * (`urn:ietf:params:oauth:grant-type:jwt-bearer`) happened.
+   */
+  tokenRequests(): TokenRequest[];
+  /**
    * Signs `claims` with the emulator's key, for tests that need a token
    * Entra would never issue as asked (expired, or altered claims) yet whose
    * signature verifies.
@@ -130,6 +142,7 @@ export async function createEntraEmulator(
     faults: new FaultSwitch(options.faults ?? []),
     deployCalls: [],
     pipelineRuns: [],
+    tokenRequests: [],
   };
 
   const app = express();
@@ -211,6 +224,7 @@ export async function createEntraEmulator(
     clearFaults: () => ctx.faults.clear(),
     deployCalls: () => [...ctx.deployCalls],
     pipelineRuns: () => ctx.pipelineRuns.map(r => ({ ...r })),
+    tokenRequests: () => [...ctx.tokenRequests],
     signToken: claims => signJwt(ctx.key, claims),
     directory: {
       addUser: (user, groupIds) => directory.addUser(user, groupIds),

@@ -18,6 +18,7 @@ export type {
   SeedPermission,
   SeedScope,
   SeedUser,
+  TokenRequest,
 } from './types';
 export { loadSeed, DEFAULT_SEED_PATH } from './seed/loadSeed';
 export { generateTenant } from './seed/generateTenant';

@@ -201,3 +201,12 @@ export interface PipelineRun {
   createdDate: string;
   finishedDate?: string;
 }
+
+/** A request the token endpoint answered (or refused), without its secrets. */
+export interface TokenRequest {
+  grantType: string;
+  clientId?: string;
+  /** The `scope` parameter as sent. */
+  scope?: string;
+  time: string;
+}

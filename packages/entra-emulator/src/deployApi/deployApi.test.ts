@@ -77,4 +77,19 @@ describe('sample deploy API', () => {
     ]);
     expect(emulator.deployCalls()).toEqual(recorded.calls);
   });
+
+  it('records token requests by grant, client and scope, without secrets', () => {
+    const obo = emulator
+      .tokenRequests()
+      .filter(r => r.grantType === 'urn:ietf:params:oauth:grant-type:jwt-bearer');
+    expect(obo).toEqual([
+      expect.objectContaining({
+        clientId: emulator.apps.portal.clientId,
+        scope: emulator.apps.deployApi.scope,
+      }),
+    ]);
+    expect(JSON.stringify(emulator.tokenRequests())).not.toContain(
+      emulator.apps.portal.clientSecret,
+    );
+  });
 });

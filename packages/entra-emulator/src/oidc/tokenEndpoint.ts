@@ -28,6 +28,12 @@ export function tokenEndpoint(ctx: EmulatorContext) {
     try {
       const body = req.body ?? {};
       const grantType: string | undefined = body.grant_type;
+      ctx.tokenRequests.push({
+        grantType: grantType ?? '',
+        clientId: body.client_id,
+        scope: body.scope,
+        time: new Date().toISOString(),
+      });
       if (!grantType) throw aadsts.missingParameter('grant_type');
       const client = authenticateClient(req, ctx.directory);
       const authority = authorityOf(res);
