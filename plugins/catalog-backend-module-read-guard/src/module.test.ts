@@ -1,3 +1,4 @@
+import { mockCredentials } from '@backstage/backend-test-utils';
 import { Entity } from '@backstage/catalog-model';
 import request from 'supertest';
 import {
@@ -197,8 +198,15 @@ describe('catalog read guard', () => {
       expect(targets((await get(OWNER, path)).body, 'dependsOn')).toEqual([
         HIDDEN,
       ]);
-      // Unfiltered callers get the catalog's answer untouched.
+      // Unfiltered callers get the catalog's answer untouched: admins, and
+      // plugins calling with their own credentials (search indexing, ...).
       expect(targets((await get(ADMIN, path)).body, 'dependsOn')).toEqual(
+        [MISSING, HIDDEN].sort(),
+      );
+      const asService = await request(server)
+        .get(path)
+        .set('Authorization', mockCredentials.service.header());
+      expect(targets(asService.body, 'dependsOn')).toEqual(
         [MISSING, HIDDEN].sort(),
       );
     });

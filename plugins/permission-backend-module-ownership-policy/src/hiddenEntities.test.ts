@@ -271,12 +271,17 @@ describe('entities a person may not read do not leak through catalog answers', (
       ],
     ];
 
-    it.each(routes)('%s', async (_, fetchGroup) => {
+    it.each(routes)('%s', async (route, fetchGroup) => {
       const hidden = [HIDDEN, LEDGER_DB, VAULT_DB];
       const seen = targets(await fetchGroup('nonOwner'), 'ownerOf');
       expect(seen).toContain('component:default/payments-service');
       expect(seen.filter(t => hidden.includes(t))).toEqual([]);
-      for (const who of ['owner', 'admin'] as const) {
+      // Owners, admins and services (a read-only static token, which may
+      // read the catalog but not invoke actions) see them.
+      const viewers: Who[] = route.includes('action')
+        ? ['owner', 'admin']
+        : ['owner', 'admin', 'service'];
+      for (const who of viewers) {
         expect(targets(await fetchGroup(who), 'ownerOf')).toEqual(
           expect.arrayContaining(hidden),
         );
