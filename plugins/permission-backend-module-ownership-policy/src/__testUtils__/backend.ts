@@ -16,6 +16,7 @@ import authPlugin from '@backstage/plugin-auth-backend';
 import catalogPlugin from '@backstage/plugin-catalog-backend';
 import scaffolderEntityModel from '@backstage/plugin-catalog-backend-module-scaffolder-entity-model';
 import { catalogProcessingExtensionPoint } from '@backstage/plugin-catalog-node';
+import mcpActionsPlugin from '@backstage/plugin-mcp-actions-backend';
 import permissionPlugin from '@backstage/plugin-permission-backend';
 import scaffolderPlugin from '@backstage/plugin-scaffolder-backend';
 import {
@@ -25,6 +26,7 @@ import {
 import type { EntraEmulator } from '@internal/entra-emulator';
 import { signInThroughBrowser } from '@internal/entra-emulator/testUtils';
 import entraAuthModule from '@internal/plugin-auth-backend-module-entra-provider';
+import catalogModuleOwnerUnregister from '@internal/plugin-catalog-backend-module-owner-unregister';
 import catalogModuleReadGuard from '@internal/plugin-catalog-backend-module-read-guard';
 import scaffolderModuleTemplateRunGuard from '@internal/plugin-scaffolder-backend-module-template-run-guard';
 import { permissionModuleOwnershipPolicy } from '../module';
@@ -132,6 +134,8 @@ export async function startPortalBackend(options: {
           app: { baseUrl: 'http://localhost:3000' },
           backend: {
             database: { client: 'better-sqlite3', connection: ':memory:' },
+            // As app-config.yaml: these plugins' actions are MCP tools.
+            actions: { pluginSources: ['catalog', 'scaffolder'] },
             ...(readableHosts && {
               reading: { allow: readableHosts.map(host => ({ host })) },
             }),
@@ -193,6 +197,7 @@ export async function startPortalBackend(options: {
       entraAuthModule,
       catalogPlugin,
       catalogModuleReadGuard,
+      catalogModuleOwnerUnregister,
       scaffolderEntityModel,
       fixedEntityProvider(entities),
       permissionPlugin,
@@ -200,6 +205,7 @@ export async function startPortalBackend(options: {
       scaffolderPlugin,
       scaffolderModuleTemplateRunGuard,
       deployActionStandIn(deploys),
+      mcpActionsPlugin,
     ],
   });
   const port = (backend.server.address() as { port: number }).port;
