@@ -81,7 +81,12 @@ export function createEntraOrgRouter(options: {
         providers.map(async p => {
           const state = states.get(p.providerId);
           const lastRun = state?.lastRun
-            ? { ...state.lastRun, ingested: await options.countIngested(p) }
+            ? {
+                ...state.lastRun,
+                // The status stays readable when the catalog is not; the
+                // count is then left out rather than guessed.
+                ingested: await options.countIngested(p).catch(() => undefined),
+              }
             : null;
           return {
             providerId: p.providerId,

@@ -13,6 +13,12 @@ import {
 import Button from '@material-ui/core/Button';
 import Typography from '@material-ui/core/Typography';
 
+interface Counts {
+  users: number;
+  groups: number;
+  memberships?: number;
+}
+
 /** The last run of one provider, as GET /api/catalog/entra-org/status returns it. */
 interface RunStatus {
   startedAt: string;
@@ -20,7 +26,10 @@ interface RunStatus {
   durationMs: number;
   readMs?: number;
   outcome: 'applied' | 'refused' | 'failed';
-  read?: { users: number; groups: number };
+  read?: Counts;
+  sent?: Counts;
+  rejected?: { users: number; groups: number };
+  /** Counted in the catalog when the status was read. */
   ingested?: { users: number; groups: number };
   graph: { requests: number; retries: number; throttled: number };
   error?: string;
@@ -47,8 +56,12 @@ const OUTCOME_TEXT: Record<RunStatus['outcome'], string> = {
   failed: 'Failed',
 };
 
-const counts = (c?: { users: number; groups: number }) =>
-  c ? `${c.users} users, ${c.groups} groups` : '—';
+const counts = (c?: Counts) =>
+  c
+    ? `${c.users} users, ${c.groups} groups${
+        c.memberships !== undefined ? `, ${c.memberships} memberships` : ''
+      }`
+    : '—';
 
 function runMetadata(run: RunStatus) {
   return {
@@ -60,7 +73,14 @@ function runMetadata(run: RunStatus) {
         : ''
     }`,
     'Read from Graph': counts(run.read),
-    'In the catalog': counts(run.ingested),
+    ...(run.sent && { 'Sent to the catalog': counts(run.sent) }),
+    ...(run.rejected &&
+      run.rejected.users + run.rejected.groups > 0 && {
+        'Left out (the catalog would reject them)': `${counts(
+          run.rejected,
+        )}: see the backend log for their object ids`,
+      }),
+    'In the catalog now': counts(run.ingested),
     'Graph requests': `${run.graph.requests} (${run.graph.retries} retries, ${run.graph.throttled} throttled)`,
     ...(run.removalAllowedBy && {
       'Removal allowed by': run.removalAllowedBy,
@@ -99,9 +119,35 @@ export function EntraOrgStatusCard() {
     }
   }, [discovery, fetch]);
 
+  const reload = useCallback(
+    () => refresh().catch(e => setLoad({ state: 'error', message: String(e) })),
+    [refresh],
+  );
+
   useEffect(() => {
-    refresh().catch(e => setLoad({ state: 'error', message: String(e) }));
-  }, [refresh]);
+    reload();
+  }, [reload]);
+
+  // What the last "Run now" click answered, per provider.
+  const [runNotes, setRunNotes] = useState<Record<string, string>>({});
+
+  const runNow = async (providerId: string) => {
+    const base = await discovery.getBaseUrl('catalog');
+    const res = await fetch(
+      `${base}/entra-org/providers/${encodeURIComponent(providerId)}/run`,
+      { method: 'POST' },
+    );
+    const body = await res.json().catch(() => undefined);
+    setRunNotes(notes => ({
+      ...notes,
+      [providerId]:
+        res.status === 202
+          ? 'Run started. The deletion guard applies as on any run; refresh to see the outcome when it ends.'
+          : body?.error?.message ??
+            `Could not start a run (HTTP ${res.status})`,
+    }));
+    await reload();
+  };
 
   const allowRemoval = async (providerId: string) => {
     const base = await discovery.getBaseUrl('catalog');
@@ -111,7 +157,7 @@ export function EntraOrgStatusCard() {
       )}/allow-removal`,
       { method: 'POST' },
     );
-    await refresh();
+    await reload();
   };
 
   return (
@@ -140,6 +186,19 @@ export function EntraOrgStatusCard() {
               <WarningPanel title={OUTCOME_TEXT[p.lastRun.outcome]}>
                 {p.lastRun.error}
               </WarningPanel>
+            )}
+            <Button
+              variant="outlined"
+              color="primary"
+              onClick={() => runNow(p.providerId)}
+            >
+              Run now
+            </Button>{' '}
+            <Button variant="text" onClick={() => reload()}>
+              Refresh
+            </Button>
+            {runNotes[p.providerId] && (
+              <Typography variant="body2">{runNotes[p.providerId]}</Typography>
             )}
             {p.lastRun?.outcome === 'refused' && !p.removalOverride && (
               <Button
