@@ -49,6 +49,10 @@ backend.add(
 backend.add(
   import('@internal/plugin-scaffolder-backend-module-template-run-guard'),
 );
+// Deploy steps that act as the person who clicked: entra:deploy and
+// azure-devops:pipeline:run exchange their delegated Entra token
+// on-behalf-of and audit each deploy (docs/deploy-identity.md).
+backend.add(import('@internal/plugin-scaffolder-backend-module-entra-deploy'));
 
 // TechDocs
 backend.add(import('@backstage/plugin-techdocs-backend'));

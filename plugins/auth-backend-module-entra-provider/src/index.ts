@@ -6,7 +6,13 @@
 export { authModuleEntraProvider as default } from './module';
 export { entraAuthenticator } from './authenticator';
 export type { EntraAuthResult, EntraIdTokenClaims } from './authenticator';
-export { entraSignInResolvers, ENTRA_USER_ID_ANNOTATION } from './resolvers';
+export {
+  entraSignInResolvers,
+  ENTRA_USER_ID_ANNOTATION,
+  ENTRA_TENANT_ID_ANNOTATION,
+} from './resolvers';
+export { readEntraProviderConfig } from './providerConfig';
+export type { EntraProviderConfig } from './providerConfig';
 export { NestedGroupOwnershipResolver, MAX_GROUP_NESTING } from './ownership';
 export {
   logRequestsWithoutOAuthSecrets,

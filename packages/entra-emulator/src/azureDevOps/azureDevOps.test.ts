@@ -21,7 +21,9 @@ describe('emulated Azure DevOps pipelines', () => {
         'content-type': 'application/json',
         ...(token ? { authorization: `Bearer ${token}` } : {}),
       },
-      body: JSON.stringify({ resources: { repositories: { self: { refName: 'refs/heads/main' } } } }),
+      body: JSON.stringify({
+        resources: { repositories: { self: { refName: 'refs/heads/main' } } },
+      }),
     });
 
   async function oboToken(scope: string) {
@@ -38,9 +40,14 @@ describe('emulated Azure DevOps pipelines', () => {
   }
 
   it('answers 401 with Azure DevOps’ error shape without a token or with one for another API', async () => {
-    for (const res of [await run(), await run(await delegatedToken(emulator, CARLA))]) {
+    for (const res of [
+      await run(),
+      await run(await delegatedToken(emulator, CARLA)),
+    ]) {
       expect(res.status).toBe(401);
-      expect(res.headers.get('www-authenticate')).toContain('authorization_uri=');
+      expect(res.headers.get('www-authenticate')).toContain(
+        'authorization_uri=',
+      );
       expect(await res.json()).toMatchObject({
         typeKey: 'UnauthorizedRequestException',
         message: expect.stringContaining('TF400813'),
@@ -71,10 +78,22 @@ describe('emulated Azure DevOps pipelines', () => {
       id: 1,
       state: 'inProgress',
       pipeline: { id: 7 },
-      _links: { web: { href: expect.stringContaining('/contoso/portal/_build/results?buildId=1') } },
+      _links: {
+        web: {
+          href: expect.stringContaining(
+            '/contoso/portal/_build/results?buildId=1',
+          ),
+        },
+      },
     });
-    const read = await fetch(body.url, { headers: { authorization: `Bearer ${token}` } });
-    expect(await read.json()).toMatchObject({ id: 1, state: 'completed', result: 'succeeded' });
+    const read = await fetch(body.url, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(await read.json()).toMatchObject({
+      id: 1,
+      state: 'completed',
+      result: 'succeeded',
+    });
     expect(emulator.pipelineRuns()).toEqual([
       expect.objectContaining({
         organization: 'contoso',

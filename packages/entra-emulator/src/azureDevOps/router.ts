@@ -8,7 +8,12 @@ import { JwtClaims } from '../oidc/jwt';
 export const AZURE_DEVOPS_SCOPE = 'user_impersonation';
 
 /** Azure DevOps' error body: a serialised .NET exception. */
-function devOpsError(res: Response, status: number, typeKey: string, message: string) {
+function devOpsError(
+  res: Response,
+  status: number,
+  typeKey: string,
+  message: string,
+) {
   res.status(status).json({
     $id: '1',
     innerException: null,

@@ -81,7 +81,9 @@ describe('sample deploy API', () => {
   it('records token requests by grant, client and scope, without secrets', () => {
     const obo = emulator
       .tokenRequests()
-      .filter(r => r.grantType === 'urn:ietf:params:oauth:grant-type:jwt-bearer');
+      .filter(
+        r => r.grantType === 'urn:ietf:params:oauth:grant-type:jwt-bearer',
+      );
     expect(obo).toEqual([
       expect.objectContaining({
         clientId: emulator.apps.portal.clientId,

@@ -111,7 +111,9 @@ export async function delegatedToken(
   });
   const { status, body } = await redeem(emulator, code, verifier);
   if (status !== 200) {
-    throw new Error(`Token request for ${user} failed: ${JSON.stringify(body)}`);
+    throw new Error(
+      `Token request for ${user} failed: ${JSON.stringify(body)}`,
+    );
   }
   return body.access_token as string;
 }

@@ -1,0 +1,396 @@
+/*
+ * A portal backend as it runs, for the integration tests: real auth (Entra
+ * sign-in against the emulator), real catalog, permission backend with the
+ * ownership policy, real scaffolder with this module and the real auditor.
+ * Only infrastructure is local: SQLite in memory, a fixed catalog provider
+ * instead of Graph ingestion, and a root logger that keeps every line, so a
+ * test can search the backend's log for tokens.
+ */
+import fs from 'node:fs';
+import http from 'node:http';
+import { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { auditorServiceFactory } from '@backstage/backend-defaults/auditor';
+import { authServiceFactory } from '@backstage/backend-defaults/auth';
+import { httpAuthServiceFactory } from '@backstage/backend-defaults/httpAuth';
+import { permissionsServiceFactory } from '@backstage/backend-defaults/permissions';
+import { userInfoServiceFactory } from '@backstage/backend-defaults/userInfo';
+import {
+  coreServices,
+  createBackendModule,
+  createServiceFactory,
+  DatabaseService,
+  LoggerService,
+} from '@backstage/backend-plugin-api';
+import { mockServices, startTestBackend } from '@backstage/backend-test-utils';
+import { Entity } from '@backstage/catalog-model';
+import authPlugin from '@backstage/plugin-auth-backend';
+import catalogPlugin from '@backstage/plugin-catalog-backend';
+import scaffolderEntityModel from '@backstage/plugin-catalog-backend-module-scaffolder-entity-model';
+import { catalogProcessingExtensionPoint } from '@backstage/plugin-catalog-node';
+import permissionPlugin from '@backstage/plugin-permission-backend';
+import scaffolderPlugin from '@backstage/plugin-scaffolder-backend';
+import type { EntraEmulator } from '@internal/entra-emulator';
+import { signInThroughBrowser } from '@internal/entra-emulator/testUtils';
+import entraAuthModule from '@internal/plugin-auth-backend-module-entra-provider';
+import permissionModuleOwnershipPolicy from '@internal/plugin-permission-backend-module-ownership-policy';
+import { parseAllDocuments } from 'yaml';
+import { scaffolderModuleEntraDeploy } from '../module';
+
+/** The callback URL registered for the portal app in the emulator's seed. */
+const CALLBACK_URL = 'http://localhost:7007/api/auth/microsoft/handler/frame';
+
+/** The repository root (templates live in catalog/templates). */
+const REPO_ROOT = path.resolve(
+  path.dirname(
+    require.resolve(
+      '@internal/plugin-scaffolder-backend-module-entra-deploy/package.json',
+    ),
+  ),
+  '..',
+  '..',
+);
+
+/** The shipped templates, read from catalog/templates/<folder>/template.yaml. */
+export function shippedTemplate(folder: string): Entity {
+  const file = path.join(
+    REPO_ROOT,
+    'catalog',
+    'templates',
+    folder,
+    'template.yaml',
+  );
+  return parseAllDocuments(fs.readFileSync(file, 'utf8'))[0].toJS() as Entity;
+}
+
+const CONTOSO = {
+  carla: '5a9214bd-9425-4fb9-9a9d-bbdfb8789017',
+  dev: '55c6b85a-2fda-452b-8b33-6d001fc7e7cd',
+};
+
+const user = (name: string, oid: string, memberOf: string[]): Entity => ({
+  apiVersion: 'backstage.io/v1alpha1',
+  kind: 'User',
+  metadata: {
+    name,
+    annotations: { 'graph.microsoft.com/user-id': oid },
+  },
+  spec: { profile: { email: `${name}@contoso.example` }, memberOf },
+});
+const group = (name: string): Entity => ({
+  apiVersion: 'backstage.io/v1alpha1',
+  kind: 'Group',
+  metadata: { name },
+  spec: { type: 'team', children: [] },
+});
+
+/**
+ * The people of these tests as org ingestion names them: Carla Chen, in
+ * payments (which owns payments-service) and production-deployers; Dev
+ * Patel, in payments only.
+ */
+export const DEPLOY_TEST_ENTITIES: Entity[] = [
+  user('carla.chen', CONTOSO.carla, ['payments', 'production-deployers']),
+  user('dev.patel', CONTOSO.dev, ['payments']),
+  group('payments'),
+  group('production-deployers'),
+  group('platform-admins'),
+  {
+    apiVersion: 'backstage.io/v1alpha1',
+    kind: 'Component',
+    metadata: { name: 'payments-service' },
+    spec: {
+      type: 'service',
+      lifecycle: 'production',
+      owner: 'group:default/payments',
+    },
+  },
+  shippedTemplate('deploy-component'),
+  shippedTemplate('azure-devops-pipeline'),
+];
+
+/** The ownership policy's deploy rules, as app-config.yaml has them. */
+export const OWNERSHIP_POLICY = {
+  admins: ['group:default/platform-admins'],
+  scaffolder: {
+    deploy: {
+      actions: ['entra:deploy'],
+      environments: [
+        { name: 'production', groups: ['group:default/production-deployers'] },
+        { name: 'staging' },
+      ],
+    },
+  },
+};
+
+function fixedEntityProvider(entities: Entity[]) {
+  return createBackendModule({
+    pluginId: 'catalog',
+    moduleId: 'deploy-test-entities',
+    register(reg) {
+      reg.registerInit({
+        deps: { processing: catalogProcessingExtensionPoint },
+        async init({ processing }) {
+          processing.addEntityProvider({
+            getProviderName: () => 'deploy-test-entities',
+            async connect(connection) {
+              await connection.applyMutation({
+                type: 'full',
+                entities: entities.map(entity => ({
+                  locationKey: 'deploy-test',
+                  entity: {
+                    ...entity,
+                    metadata: {
+                      ...entity.metadata,
+                      annotations: {
+                        'backstage.io/managed-by-location': 'url:deploy-test',
+                        'backstage.io/managed-by-origin-location':
+                          'url:deploy-test',
+                        ...entity.metadata.annotations,
+                      },
+                    },
+                  },
+                })),
+              });
+            },
+          });
+        },
+      });
+    },
+  });
+}
+
+const serialise = (value: unknown): unknown =>
+  value instanceof Error
+    ? { name: value.name, message: value.message, stack: value.stack }
+    : value;
+
+/** A logger that keeps every line, child metadata included, as JSON. */
+class CapturingLogger implements LoggerService {
+  constructor(
+    readonly lines: string[],
+    private readonly fields: Record<string, unknown> = {},
+  ) {}
+  #log(level: string, message: string, meta?: Error | object) {
+    const extra =
+      meta instanceof Error
+        ? { error: serialise(meta) }
+        : Object.fromEntries(
+            Object.entries(meta ?? {}).map(([k, v]) => [k, serialise(v)]),
+          );
+    this.lines.push(
+      JSON.stringify({ level, message, ...this.fields, ...extra }),
+    );
+  }
+  error(message: string, meta?: Error | object) {
+    this.#log('error', message, meta);
+  }
+  warn(message: string, meta?: Error | object) {
+    this.#log('warn', message, meta);
+  }
+  info(message: string, meta?: Error | object) {
+    this.#log('info', message, meta);
+  }
+  debug(message: string, meta?: Error | object) {
+    this.#log('debug', message, meta);
+  }
+  child(meta: object): LoggerService {
+    return new CapturingLogger(this.lines, { ...this.fields, ...meta });
+  }
+}
+
+/**
+ * A deploy target in front of the emulator's deploy API that keeps the
+ * bearer tokens it received, so a test knows every on-behalf-of token the
+ * portal obtained. `echoTokenInError` makes it answer 502 with the token in
+ * the error message, as a careless target might.
+ */
+export async function startRecordingTarget(emulator: EntraEmulator) {
+  const tokens: string[] = [];
+  const state = { echoTokenInError: false };
+  const server = http.createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const auth = String(req.headers.authorization ?? '');
+    tokens.push(auth.replace(/^Bearer\s+/i, ''));
+    if (state.echoTokenInError) {
+      res.writeHead(502, { 'content-type': 'application/json' });
+      res.end(
+        JSON.stringify({ error: { message: `Upstream refused ${auth}` } }),
+      );
+      return;
+    }
+    const forwarded = await fetch(`${emulator.deployApiUrl}/deployments`, {
+      method: req.method,
+      headers: {
+        authorization: auth,
+        'content-type': 'application/json',
+      },
+      body: Buffer.concat(chunks),
+    });
+    res.writeHead(forwarded.status, { 'content-type': 'application/json' });
+    res.end(await forwarded.text());
+  });
+  await new Promise<void>(r => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://localhost:${
+      (server.address() as AddressInfo).port
+    }/deployments`,
+    tokens,
+    state,
+    close: () =>
+      new Promise<void>(r => {
+        server.close(() => r());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+/** Starts the portal backend with the deploy module, its targets pointed at `deployUrl`. */
+export async function startDeployBackend(options: {
+  emulator: EntraEmulator;
+  deployUrl: string;
+}) {
+  const { emulator, deployUrl } = options;
+  const { portal } = emulator.apps;
+  const logLines: string[] = [];
+  let scaffolderDatabase: DatabaseService | undefined;
+  const backend = await startTestBackend({
+    features: [
+      authServiceFactory,
+      httpAuthServiceFactory,
+      userInfoServiceFactory,
+      permissionsServiceFactory,
+      auditorServiceFactory,
+      createServiceFactory({
+        service: coreServices.rootLogger,
+        deps: {},
+        factory: () => new CapturingLogger(logLines),
+      }),
+      mockServices.rootConfig.factory({
+        data: {
+          app: { baseUrl: 'http://localhost:3000' },
+          backend: {
+            database: { client: 'better-sqlite3', connection: ':memory:' },
+          },
+          auth: {
+            environment: 'development',
+            providers: {
+              microsoft: {
+                development: {
+                  clientId: portal.clientId,
+                  clientSecret: portal.clientSecret,
+                  tenantId: emulator.tenantId,
+                  authority: emulator.authority,
+                  callbackUrl: CALLBACK_URL,
+                  loadPhoto: false,
+                },
+              },
+            },
+          },
+          catalog: {
+            rules: [{ allow: ['Component', 'Template', 'User', 'Group'] }],
+          },
+          permission: { enabled: true, ownershipPolicy: OWNERSHIP_POLICY },
+          scaffolder: {
+            entraDeploy: {
+              environments: ['staging', 'production'].map(name => ({
+                name,
+                url: deployUrl,
+                scope: emulator.apps.deployApi.scope,
+              })),
+              azureDevOps: {
+                host: emulator.azureDevOpsUrl,
+                pollInterval: 0.05,
+              },
+            },
+          },
+        },
+      }),
+      authPlugin,
+      entraAuthModule,
+      catalogPlugin,
+      scaffolderEntityModel,
+      fixedEntityProvider(DEPLOY_TEST_ENTITIES),
+      permissionPlugin,
+      permissionModuleOwnershipPolicy,
+      scaffolderPlugin,
+      scaffolderModuleEntraDeploy,
+      createBackendModule({
+        pluginId: 'scaffolder',
+        moduleId: 'deploy-test-database',
+        register(reg) {
+          reg.registerInit({
+            deps: { database: coreServices.database },
+            async init({ database }) {
+              scaffolderDatabase = database;
+            },
+          });
+        },
+      }),
+    ],
+  });
+  const port = (backend.server.address() as AddressInfo).port;
+
+  /** Every row of every table of the scaffolder's database, as JSON. */
+  async function scaffolderTables(): Promise<Record<string, unknown[]>> {
+    const knex = await scaffolderDatabase!.getClient();
+    const tables = (await knex('sqlite_master')
+      .where({ type: 'table' })
+      .select('name')) as Array<{ name: string }>;
+    const dump: Record<string, unknown[]> = {};
+    for (const { name } of tables) dump[name] = await knex(name).select();
+    return dump;
+  }
+
+  return {
+    backend,
+    baseUrl: `http://localhost:${port}`,
+    logLines,
+    scaffolderTables,
+  };
+}
+
+/** The JSON the sign-in popup posts back to the app. */
+function readPopupResponse(html: string): any {
+  const encoded = /decodeURIComponent\('([^']*)'\)/.exec(html)?.[1];
+  if (!encoded) throw new Error(`No auth response in popup page:\n${html}`);
+  return JSON.parse(decodeURIComponent(encoded));
+}
+
+/** The Cookie header a browser would send back (the last value set wins). */
+function cookieHeader(res: Response): string {
+  const jar = new Map<string, string>();
+  for (const c of res.headers.getSetCookie()) {
+    const [pair] = c.split(';');
+    const i = pair.indexOf('=');
+    const [name, value] = [pair.slice(0, i), pair.slice(i + 1)];
+    if (value) jar.set(name, value);
+    else jar.delete(name);
+  }
+  return [...jar].map(([n, v]) => `${n}=${v}`).join('; ');
+}
+
+/** Signs a seeded person in as the browser does; returns their Backstage token. */
+export async function signIn(baseUrl: string, upn: string): Promise<string> {
+  const start = await fetch(
+    `${baseUrl}/api/auth/microsoft/start?env=development`,
+    { redirect: 'manual' },
+  );
+  if (start.status !== 302) {
+    throw new Error(
+      `Sign-in start answered ${start.status}: ${await start.text()}`,
+    );
+  }
+  const login = await signInThroughBrowser(start.headers.get('location')!, upn);
+  const callback = new URL(login.headers.get('location')!);
+  const frame = await fetch(
+    `${baseUrl}/api/auth/microsoft/handler/frame${callback.search}`,
+    { headers: { cookie: cookieHeader(start) }, redirect: 'manual' },
+  );
+  const { response, error } = readPopupResponse(await frame.text());
+  if (!response) {
+    throw new Error(`Sign-in of ${upn} failed: ${JSON.stringify(error)}`);
+  }
+  return response.backstageIdentity.token as string;
+}

@@ -1,0 +1,115 @@
+import {
+  AuthError,
+  ConfidentialClientApplication,
+  LogLevel,
+} from '@azure/msal-node';
+import { LoggerService } from '@backstage/backend-plugin-api';
+import { NotAllowedError, ServiceUnavailableError } from '@backstage/errors';
+import { isMicrosoftLoginUrl } from '@internal/entra-cloud';
+import { EntraProviderConfig } from '@internal/plugin-auth-backend-module-entra-provider';
+import { aadstsCode, SignInAgainError } from './errors';
+
+/** A token obtained on behalf of a person, and whether MSAL's cache had it. */
+export interface OnBehalfOfToken {
+  accessToken: string;
+  fromCache: boolean;
+}
+
+// Entra's answers that mean the person's delegation is gone or needs them:
+// AADSTS50173/50133/700082 (revoked or expired grant), 50076/50079 (MFA),
+// 50057 (account disabled). Consent is the admin's business, not theirs.
+const CONSENT_CODES = new Set(['AADSTS65001', 'AADSTS650057']);
+
+/**
+ * Exchanges a person's delegated token for a target's scope with MSAL's
+ * on-behalf-of flow, as the portal's confidential client. One client per
+ * backend, so MSAL's in-memory cache serves repeated deploys of the same
+ * person with the same token without asking Entra again.
+ */
+export class OnBehalfOfClient {
+  readonly #msal: ConfidentialClientApplication;
+
+  constructor(entra: EntraProviderConfig, logger: LoggerService) {
+    const authority = entra.authority;
+    this.#msal = new ConfidentialClientApplication({
+      auth: {
+        clientId: entra.clientId,
+        clientSecret: entra.clientSecret,
+        authority,
+        // Microsoft's clouds are known to MSAL; any other authority (the
+        // emulator) is trusted as its own host, so MSAL reads its metadata
+        // from it instead of calling the public instance discovery.
+        knownAuthorities: isMicrosoftLoginUrl(authority)
+          ? []
+          : [new URL(authority).host],
+      },
+      system: {
+        loggerOptions: {
+          // MSAL's own messages never carry tokens at Warning without PII.
+          piiLoggingEnabled: false,
+          logLevel: LogLevel.Warning,
+          loggerCallback: (_level, message) => logger.warn(`MSAL: ${message}`),
+        },
+      },
+    });
+  }
+
+  /** The person's token for `scope`; errors say what to do and never carry a token. */
+  async exchange(assertion: string, scope: string): Promise<OnBehalfOfToken> {
+    let result;
+    try {
+      result = await this.#msal.acquireTokenOnBehalfOf({
+        oboAssertion: assertion,
+        scopes: [scope],
+      });
+    } catch (e) {
+      throw this.#explain(e, scope);
+    }
+    if (!result?.accessToken) {
+      throw new ServiceUnavailableError(
+        `Entra answered the on-behalf-of exchange for ${scope} without a token; try again.`,
+      );
+    }
+    return { accessToken: result.accessToken, fromCache: result.fromCache };
+  }
+
+  #explain(e: unknown, scope: string): Error {
+    if (!(e instanceof AuthError)) {
+      return new ServiceUnavailableError(
+        `The on-behalf-of exchange for ${scope} failed: ${
+          (e as Error)?.name ?? 'error'
+        }; check that the portal reaches its Entra authority.`,
+      );
+    }
+    const code = aadstsCode(e.errorMessage);
+    const detail = [e.errorCode, code].filter(Boolean).join(', ');
+    if (code && CONSENT_CODES.has(code)) {
+      return new NotAllowedError(
+        `The portal app may not act for people on ${scope} (${detail}): an Entra admin must grant the portal that delegated permission with admin consent (docs/deploy-identity.md).`,
+      );
+    }
+    if (
+      e.errorCode === 'invalid_grant' ||
+      e.errorCode === 'interaction_required' ||
+      e.errorCode === 'consent_required' ||
+      e.errorCode === 'login_required'
+    ) {
+      return new SignInAgainError(
+        `Entra no longer accepts your sign-in for this deploy (${detail}).`,
+      );
+    }
+    if (
+      e.errorCode === 'invalid_client' ||
+      e.errorCode === 'unauthorized_client'
+    ) {
+      return new ServiceUnavailableError(
+        `Entra refused the portal's client credentials for the on-behalf-of exchange (${detail}); check the portal's client id and secret.`,
+      );
+    }
+    return new ServiceUnavailableError(
+      `The on-behalf-of exchange for ${scope} failed (${
+        detail || 'no error code'
+      }).`,
+    );
+  }
+}
