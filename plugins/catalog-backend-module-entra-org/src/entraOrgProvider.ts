@@ -264,9 +264,10 @@ export class EntraOrgEntityProvider implements EntityProvider {
     );
     const { graph } = status;
     logger.info(
-      `Entra org ingestion applied ${counts.users} users, ${counts.groups} groups and ${counts.memberships} memberships ` +
+      // bench/org-ingestion.cjs reads this line up to "Graph requests".
+      `Entra org ingestion applied ${counts.users} users and ${counts.groups} groups ` +
         `in ${status.durationMs} ms (Graph read ${readMs} ms): ${graph.requests} Graph requests, ${graph.retries} retries, ` +
-        `${graph.throttled} throttled${
+        `${graph.throttled} throttled; ${counts.memberships} memberships${
           read.rejected.length
             ? `; ${read.rejected.length} left out as invalid (see warnings)`
             : ''
