@@ -147,9 +147,11 @@ export function uniqueNames(
       nameAtLevel(o.readable, o.objectId, levels[i]).toLocaleLowerCase('en-US'),
     );
     const holders = new Map<string, number[]>();
-    names.forEach((name, i) =>
-      holders.set(name, [...(holders.get(name) ?? []), i]),
-    );
+    names.forEach((name, i) => {
+      const list = holders.get(name);
+      if (list) list.push(i);
+      else holders.set(name, [i]);
+    });
     let moved = false;
     for (const indexes of holders.values()) {
       if (indexes.length < 2) continue;
