@@ -4,7 +4,7 @@ import {
   PermissionsService,
 } from '@backstage/backend-plugin-api';
 import {
-  ANNOTATION_LOCATION,
+  ANNOTATION_ORIGIN_LOCATION,
   stringifyEntityRef,
 } from '@backstage/catalog-model';
 import {
@@ -26,7 +26,10 @@ export interface RegisteredLocation {
 export interface LocationOwnership {
   /** `<type>:<target>`, as entities name their location. */
   locationRef: string;
-  /** The location's entities, the generated Location entity excepted. */
+  /**
+   * Every entity the location brought in, through nested Location entities
+   * too, Location entities excepted.
+   */
   held: string[];
   /** Whether the caller may delete any location (admins, in the policy). */
   anyLocation: boolean;
@@ -64,18 +67,21 @@ export class LocationOwnershipChecker {
   ): Promise<LocationOwnership> {
     const locationRef = `${location.type}:${location.target}`;
     // Every entity of the location, hidden ones included: what the caller
-    // may not see still decides whether they may change it.
+    // may not see still decides whether they may change it. By origin, not
+    // by managed-by-location: a registered file that is a Location entity
+    // pointing at other files manages nothing itself, yet removing or
+    // re-pointing it removes everything those files hold.
     const { items } = await this.#catalog.getEntities(
       {
         filter: {
-          [`metadata.annotations.${ANNOTATION_LOCATION}`]: locationRef,
+          [`metadata.annotations.${ANNOTATION_ORIGIN_LOCATION}`]: locationRef,
         },
         fields: ['kind', 'metadata.namespace', 'metadata.name'],
       },
       { credentials: await this.#auth.getOwnServiceCredentials() },
     );
-    // The Location entity the catalog generated for the registration has no
-    // owner; it goes with the registration.
+    // Location entities (the one generated for the registration, and any
+    // the files hold) have no owner; they go with the registration.
     const held = items
       .filter(e => e.kind.toLocaleLowerCase('en-US') !== 'location')
       .map(e => stringifyEntityRef(e))

@@ -16,6 +16,7 @@ import {
   AuthorizeResult,
   PermissionCondition,
 } from '@backstage/plugin-permission-common';
+import { stringifyEntityRef } from '@backstage/catalog-model';
 import request from 'supertest';
 import { catalogModuleOwnerUnregister } from './module';
 
@@ -75,7 +76,7 @@ interface Access {
   deletable: string[];
   hidden?: string[];
   admin?: boolean;
-  /** catalog.location.create, read on every request; default true. */
+  /** catalog.location.create, read on every request like admin; default true. */
   register?: boolean;
 }
 
@@ -85,7 +86,7 @@ const isUser = (c?: BackstageCredentials) => principalType(c) === 'user';
 const isService = (c?: BackstageCredentials) => principalType(c) === 'service';
 
 function permissionsFor(access: Access) {
-  const { deletable, hidden = [], admin = false } = access;
+  const { deletable, hidden = [] } = access;
   // Everything else is allowed; service principals always are, as
   // Backstage's permission client decides them without a policy.
   return mockServices.permissions.mock({
@@ -104,7 +105,7 @@ function permissionsFor(access: Access) {
         }
         if (r.permission.name === 'catalog.location.delete') {
           return {
-            result: admin ? AuthorizeResult.ALLOW : AuthorizeResult.DENY,
+            result: access.admin ? AuthorizeResult.ALLOW : AuthorizeResult.DENY,
           };
         }
         const ref = 'resourceRef' in r ? r.resourceRef : undefined;
@@ -325,6 +326,56 @@ describe('POST /api/catalog/owner-unregister', () => {
   });
 });
 
+describe('a location that holds no entities', () => {
+  it('is unregistered and re-pointed by admins only', async () => {
+    const access: Access = { deletable: [] };
+    const { server, auth, elsewhere } = await start(access);
+    const empty = path.join(path.dirname(elsewhere), 'empty.yaml');
+    fs.writeFileSync(empty, '');
+    const created = await request(server)
+      .post('/api/catalog/locations')
+      .set('Authorization', auth)
+      .send({ type: 'file', target: empty });
+    expect(created.status).toBe(201);
+    // The Location entity the catalog generated for it is all it holds.
+    let generated = '';
+    await waitUntil(async () => {
+      const { body } = await request(server)
+        .get(`/api/catalog/entities?filter=kind=location,spec.target=${empty}`)
+        .set('Authorization', auth);
+      generated = body[0] ? stringifyEntityRef(body[0]) : '';
+      return Boolean(generated);
+    });
+    expect(generated).toMatch(/^location:default\/generated-/);
+
+    const unregister = () =>
+      request(server)
+        .post('/api/catalog/owner-unregister')
+        .set('Authorization', auth)
+        .send({ entityRef: generated });
+    const repoint = () =>
+      request(server)
+        .put(`/api/catalog/locations/${created.body.location.id}`)
+        .set('Authorization', auth)
+        .send({ type: 'file', target: elsewhere });
+    const reason = (verb: string) =>
+      `Only portal admins can ${verb} file:${empty}: it holds no entities whose owners could`;
+    const refusedUnregister = await unregister();
+    const refusedRepoint = await repoint();
+    expect([
+      refusedUnregister.status,
+      refusedUnregister.body.error.message,
+    ]).toEqual([403, reason('unregister')]);
+    expect([refusedRepoint.status, refusedRepoint.body.error.message]).toEqual([
+      403,
+      reason('change'),
+    ]);
+
+    access.admin = true;
+    expect((await repoint()).status).toBe(200);
+  });
+});
+
 describe('PUT /api/catalog/locations/:id', () => {
   const repoint = (server: any, auth: string, id: string, target: string) =>
     request(server)
@@ -423,5 +474,66 @@ describe('PUT /api/catalog/locations/:id', () => {
       `Re-pointing file:${registered} registers its new target, and you may not register locations; ask a portal admin`,
     ]);
     expect(await targetOf(server, auth, locationId)).toBe(registered);
+  });
+
+  it('counts what nested locations brought in, for unregistering and re-pointing alike', async () => {
+    const { server, auth, elsewhere } = await start({ deletable: [] });
+    const dir = path.dirname(elsewhere);
+    const root = path.join(dir, 'root.yaml');
+    fs.writeFileSync(
+      path.join(dir, 'nested.yaml'),
+      `
+apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata: { name: nested-api }
+spec: { type: service, lifecycle: production, owner: group:default/payments }
+`,
+    );
+    // The registered file holds only a Location entity: nothing it manages
+    // itself has an owner.
+    fs.writeFileSync(
+      root,
+      `
+apiVersion: backstage.io/v1alpha1
+kind: Location
+metadata: { name: root }
+spec: { targets: [./nested.yaml] }
+`,
+    );
+    const created = await request(server)
+      .post('/api/catalog/locations')
+      .set('Authorization', auth)
+      .send({ type: 'file', target: root });
+    expect(created.status).toBe(201);
+    const id = created.body.location.id;
+    await waitUntil(
+      async () =>
+        (
+          await request(server)
+            .get('/api/catalog/entities/by-name/component/default/nested-api')
+            .set('Authorization', auth)
+        ).status === 200,
+    );
+
+    const unregister = await request(server)
+      .post('/api/catalog/owner-unregister')
+      .set('Authorization', auth)
+      .send({ entityRef: 'component:default/nested-api' });
+    expect([unregister.status, unregister.body.error?.message]).toEqual([
+      403,
+      `Only owners of every entity of file:${root} (and portal admins) can unregister it; you may not delete component:default/nested-api`,
+    ]);
+    const repointed = await request(server)
+      .put(`/api/catalog/locations/${id}`)
+      .set('Authorization', auth)
+      .send({ type: 'file', target: elsewhere });
+    expect(repointed.status).toBe(403);
+    expect(
+      (
+        await request(server)
+          .get(`/api/catalog/locations/${id}`)
+          .set('Authorization', auth)
+      ).body.target,
+    ).toBe(root);
   });
 });

@@ -89,10 +89,15 @@ export function createLocationOwnersRouter(options: {
             'remove it where it is defined, e.g. app-config catalog.locations or its entity provider',
         );
       }
-      const { locationRef, held, notAllowed } = await ownership.check(
-        location,
-        credentials,
-      );
+      const { locationRef, held, anyLocation, notAllowed } =
+        await ownership.check(location, credentials);
+      // Owning every entity of a location that holds none would be owning
+      // nothing: such a location is for admins, as PUT /locations/:id.
+      if (!anyLocation && held.length === 0) {
+        throw new NotAllowedError(
+          `Only portal admins can unregister ${locationRef}: it holds no entities whose owners could`,
+        );
+      }
       if (notAllowed.length > 0) {
         throw new NotAllowedError(
           `Only owners of every entity of ${locationRef} (and portal admins) can unregister it; ` +
