@@ -157,11 +157,27 @@ describe('catalogModuleEntraOrg in a backend', () => {
         throw new ConflictError(`Task ${taskId} is currently running`);
       },
     });
+    const events: Array<{ eventId: string; outcome?: string }> = [];
+    const auditor = mockServices.auditor.mock({
+      createEvent: async ({ eventId }) => {
+        const event: { eventId: string; outcome?: string } = { eventId };
+        events.push(event);
+        return {
+          success: async () => {
+            event.outcome = 'success';
+          },
+          fail: async () => {
+            event.outcome = 'fail';
+          },
+        };
+      },
+    });
     const { server } = await startTestBackend({
       features: [
         catalogPlugin,
         catalogModuleEntraOrg,
         scheduler.factory,
+        auditor.factory,
         mockServices.rootConfig.factory({ data: providerConfig(emulator) }),
       ],
     });
@@ -174,6 +190,10 @@ describe('catalogModuleEntraOrg in a backend', () => {
       "A run of Entra org provider 'default' is going on now; its outcome will show in the status when it ends. Start another after that if needed.",
     );
     expect(scheduler.triggerTask).toHaveBeenCalledWith(taskId);
+    expect(events).toContainEqual({
+      eventId: 'entra-org-run',
+      outcome: 'fail',
+    });
 
     const allow = await request(server)
       .post('/api/catalog/entra-org/providers/default/allow-removal')

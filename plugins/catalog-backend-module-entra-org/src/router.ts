@@ -111,19 +111,31 @@ export function createEntraOrgRouter(options: {
   };
 
   router.post('/entra-org/providers/:id/run', async (req, res) => {
-    // Asked before the provider is looked up: to anyone else, provider ids
-    // are not there to be probed.
-    await authorize(req, entraOrgRunPermission);
-    const provider = findProvider(req.params.id);
+    const event = await auditor.createEvent({
+      eventId: 'entra-org-run',
+      severityLevel: 'medium',
+      request: req,
+      meta: { providerId: req.params.id },
+    });
     try {
-      await options.triggerRun(provider);
+      // Asked before the provider is looked up: to anyone else, provider
+      // ids are not there to be probed.
+      await authorize(req, entraOrgRunPermission);
+      const provider = findProvider(req.params.id);
+      await options.triggerRun(provider).catch(error => {
+        if (!isRunning(error)) throw error;
+        throw new ConflictError(
+          `A run of Entra org provider '${provider.providerId}' is going on now; its outcome will show in the status when it ends. Start another after that if needed.`,
+        );
+      });
+      await event.success();
+      res
+        .status(202)
+        .json({ providerId: provider.providerId, state: 'started' });
     } catch (error) {
-      if (!isRunning(error)) throw error;
-      throw new ConflictError(
-        `A run of Entra org provider '${provider.providerId}' is going on now; its outcome will show in the status when it ends. Start another after that if needed.`,
-      );
+      await event.fail({ error: error as Error });
+      throw error;
     }
-    res.status(202).json({ providerId: provider.providerId, state: 'started' });
   });
 
   router.post('/entra-org/providers/:id/allow-removal', async (req, res) => {
