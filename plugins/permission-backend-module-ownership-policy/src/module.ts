@@ -44,11 +44,9 @@ export const permissionModuleOwnershipPolicy = createBackendModule({
             ', ',
           )}; read restricted to owners for ${
             c.restrictReadToOwners.join(', ') || 'no kind'
-          }; registration by ${
-            c.registerGroups.join(', ') || 'admins only'
-          }; ${s.tags.length} tag(s), ${
-            s.templates.length
-          } restricted template(s), ${
+          }; registration by ${c.registerGroups.join(', ') || 'admins only'}; ${
+            s.tags.length
+          } tag(s), ${s.templates.length} restricted template(s), ${
             s.deploy?.environments.length ?? 0
           } deploy environment(s)`,
         );
