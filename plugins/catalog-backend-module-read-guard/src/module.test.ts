@@ -8,6 +8,7 @@ import {
   MISSING,
   NON_OWNER,
   OWNER,
+  permissions,
   startCatalog,
 } from './__testUtils__/startCatalog';
 
@@ -367,6 +368,25 @@ describe('catalog read guard', () => {
     expect(await values(ADMIN)).toEqual(
       expect.arrayContaining([HIDDEN, LEDGER_DB]),
     );
+  });
+
+  it('asks for no extra decision when an answer cannot name other entities', async () => {
+    const decisions = async (url: string) => {
+      permissions.authorizeConditional.mockClear();
+      expect((await get(NON_OWNER, url)).status).toBe(200);
+      return permissions.authorizeConditional.mock.calls.length;
+    };
+    // The catalog's own decision only.
+    expect(
+      await decisions(
+        '/api/catalog/entities/by-query?filter=kind=group&fields=kind,metadata.name',
+      ),
+    ).toBe(1);
+    // The guard's, the catalog's, and the catalog's for the one by-refs
+    // check of the answer's relation targets.
+    expect(
+      await decisions('/api/catalog/entities/by-query?filter=kind=group'),
+    ).toBe(3);
   });
 
   describe('GET /locations/by-entity', () => {

@@ -85,16 +85,26 @@ export function createReadGuardRouter(options: {
     next: NextFunction,
     steps: {
       body?: boolean;
+      /**
+       * Whether this request can name other entities at all: an answer
+       * projected to fields without relations, filtered on anything but
+       * relations, has nothing to check, so the decision is not even asked.
+       */
+      concerned?: () => boolean;
       filters?: (reads: CallerReads) => (visit: VisitValue) => void;
       answer: (reads: CallerReads) => JsonTransform;
     },
   ) {
+    if (steps.body) await parseBody(req, res);
+    if (steps.concerned && !steps.concerned()) {
+      next();
+      return;
+    }
     const reads = await readsOf(req);
     if (!reads) {
       next();
       return;
     }
-    if (steps.body) await parseBody(req, res);
     if (steps.filters) {
       await rewriteRelationFilters(steps.filters(reads), refs =>
         reads.readable(refs),
@@ -138,8 +148,20 @@ export function createReadGuardRouter(options: {
     }
   };
 
+  /** GET-style requests: `fields`, `filter`, order and search parameters. */
+  const queryConcerned = (req: Request) => () =>
+    fieldsMayHoldRelations(req.query.fields) ||
+    mentionsRelations(
+      req.query.filter,
+      req.query.order,
+      req.query.orderField,
+      req.query.fullTextFilterFields,
+      decodedCursor(req.query.cursor),
+    );
+
   router.get('/entities', (req, res, next) =>
     guard(req, res, next, {
+      concerned: queryConcerned(req),
       filters: () => queryFilter(req),
       answer: entitiesAt(body => (Array.isArray(body) ? body : undefined)),
     }),
@@ -147,6 +169,7 @@ export function createReadGuardRouter(options: {
 
   router.get('/entities/by-query', (req, res, next) =>
     guard(req, res, next, {
+      concerned: queryConcerned(req),
       filters: () => visit => {
         queryFilter(req)(visit);
         if (typeof req.query.cursor === 'string') {
@@ -160,6 +183,14 @@ export function createReadGuardRouter(options: {
   router.post('/entities/by-query', (req, res, next) =>
     guard(req, res, next, {
       body: true,
+      concerned: () =>
+        fieldsMayHoldRelations(req.body?.fields) ||
+        mentionsRelations(
+          req.body?.query,
+          req.body?.orderBy,
+          req.body?.fullTextFilter,
+          decodedCursor(req.body?.cursor),
+        ),
       filters: () => visit => {
         const body = req.body ?? {};
         refuseRelationOrderAndSearch({
@@ -178,6 +209,9 @@ export function createReadGuardRouter(options: {
   router.post('/entities/by-refs', (req, res, next) =>
     guard(req, res, next, {
       body: true,
+      concerned: () =>
+        fieldsMayHoldRelations(req.query.fields ?? req.body?.fields) ||
+        mentionsRelations(req.query.filter, req.body?.query),
       filters: () => visit => {
         queryFilter(req)(visit);
         mapStructuredFilter(req.body?.query, visit);
@@ -221,6 +255,7 @@ export function createReadGuardRouter(options: {
 
   router.get('/entity-facets', (req, res, next) =>
     guard(req, res, next, {
+      concerned: () => mentionsRelations(req.query.facet, req.query.filter),
       filters: () => queryFilter(req),
       answer: facetsAnswer,
     }),
@@ -229,6 +264,7 @@ export function createReadGuardRouter(options: {
   router.post('/entity-facets', (req, res, next) =>
     guard(req, res, next, {
       body: true,
+      concerned: () => mentionsRelations(req.body?.facets, req.body?.query),
       filters: () => visit => mapStructuredFilter(req.body?.query, visit),
       answer: facetsAnswer,
     }),
@@ -289,6 +325,38 @@ export function createReadGuardRouter(options: {
   );
 
   return router;
+}
+
+/**
+ * Whether an entity projection can include relations: no `fields` means
+ * whole entities; otherwise a field that is `relations`, inside it, or
+ * above it.
+ */
+function fieldsMayHoldRelations(fields: unknown): boolean {
+  if (fields === undefined) return true;
+  const list = (Array.isArray(fields) ? fields : [fields])
+    .filter((f): f is string => typeof f === 'string')
+    .flatMap(f => f.split(','))
+    .map(f => f.trim().toLocaleLowerCase('en-US'));
+  return list.some(f => f.startsWith('relations') || 'relations'.startsWith(f));
+}
+
+/** Conservative: any mention of relations in a filter, order, search or facet. */
+function mentionsRelations(...values: unknown[]): boolean {
+  return values.some(
+    v =>
+      v !== undefined &&
+      JSON.stringify(v).toLocaleLowerCase('en-US').includes('relations'),
+  );
+}
+
+function decodedCursor(cursor: unknown): unknown {
+  if (typeof cursor !== 'string') return undefined;
+  try {
+    return Buffer.from(cursor, 'base64').toString('utf8');
+  } catch {
+    return undefined;
+  }
 }
 
 /** `order=asc:field` (GET /entities) names its field after the colon. */

@@ -142,7 +142,8 @@ const readDecision = (userRef: string): PolicyDecision =>
       })
     : { result: AuthorizeResult.ALLOW };
 
-const permissions = mockServices.permissions.mock({
+/** The permissions service the catalog and the guard ask (calls are counted). */
+export const permissions = mockServices.permissions.mock({
   authorize: async requests =>
     requests.map(() => ({ result: AuthorizeResult.ALLOW })),
   authorizeConditional: async (requests, options) => {
