@@ -83,11 +83,12 @@ async function setup(
   };
   const store = options.store ?? (await newStore());
   const retries: number[] = [];
+  const logger = mockServices.logger.mock();
   const provider = new EntraOrgEntityProvider({
     config,
     client: createGraphClient(config, FAST_RETRY),
     store,
-    logger: mockServices.logger.mock(),
+    logger,
     // Runs are driven by the test, one at a time.
     taskRunner: { run: async () => {} },
     taskId: 'entra-org:default:refresh',
@@ -97,7 +98,7 @@ async function setup(
   });
   const { catalog, connection } = catalogConnection();
   await provider.connect(connection);
-  return { provider, catalog, store, retries };
+  return { provider, catalog, store, retries, logger };
 }
 
 const users = (entities: Entity[]) =>
@@ -529,10 +530,16 @@ describe('EntraOrgEntityProvider on a tenant of unusual names', () => {
     );
 
   it('gives every user and group a valid, unique name the catalog accepts, and leaves out only what cannot be named', async () => {
-    const { provider, catalog } = await setup(emulator);
+    const { provider, catalog, logger } = await setup(emulator);
     const status = await provider.read();
     expect(status.outcome).toBe('applied');
     await expectConsistentCatalog(catalog.entities);
+    // What was left out is named in the log, for an admin to fix in Entra.
+    const warnings = logger.warn.mock.calls.map(c => String(c[0]));
+    expect(warnings).toEqual([
+      expect.stringContaining(`left out User ${OID.unnameable}`),
+      expect.stringContaining(`left out Group ${OID.unnameableGroup}`),
+    ]);
 
     const objects = byObjectId(catalog.entities);
     for (const [oid, name] of Object.entries(EXPECTED_NAMES)) {

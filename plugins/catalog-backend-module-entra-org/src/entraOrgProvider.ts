@@ -96,6 +96,8 @@ function countMemberships(read: OrgRead): number {
   );
 }
 
+const MAX_REJECTED_LOGGED = 20;
+
 const KIND_TEXT: Record<keyof Counts, string> = {
   users: 'users',
   groups: 'groups',
@@ -109,8 +111,8 @@ const KIND_TEXT: Record<keyof Counts, string> = {
  * mutation. A run that fails changes nothing; a run that would remove more
  * than `maxDeletionShare` of the users, groups or memberships the last
  * applied run ingested is refused, because an empty or truncated answer from
- * Graph looks exactly like a mass deletion. An admin can allow the next run past that
- * guard once. Failed and refused runs are retried with backoff.
+ * Graph looks exactly like a mass deletion. An admin can allow the next run
+ * past that guard once. Failed and refused runs are retried with backoff.
  */
 export class EntraOrgEntityProvider implements EntityProvider {
   private connection?: EntityProviderConnection;
@@ -215,9 +217,18 @@ export class EntraOrgEntityProvider implements EntityProvider {
       users: read.rejected.filter(r => r.kind === 'User').length,
       groups: read.rejected.filter(r => r.kind === 'Group').length,
     };
-    for (const r of read.rejected) {
+    // Named one by one so an admin can find them in Entra; capped so that a
+    // systematic fault does not flood the log every run.
+    for (const r of read.rejected.slice(0, MAX_REJECTED_LOGGED)) {
       logger.warn(
         `Entra org ingestion left out ${r.kind} ${r.objectId} (name '${r.name}'): the catalog would reject it: ${r.reason}. References to it were dropped.`,
+      );
+    }
+    if (read.rejected.length > MAX_REJECTED_LOGGED) {
+      logger.warn(
+        `Entra org ingestion left out ${
+          read.rejected.length - MAX_REJECTED_LOGGED
+        } more users and groups the catalog would reject.`,
       );
     }
 
