@@ -67,11 +67,16 @@ describe('entity names', () => {
     expect(transliterate('Dev\u200bOps\u200d')).toBe('DevOps');
     expect(transliterate('Ｆｕｌｌ ﬁnance')).toBe('Full finance');
     expect(transliterate('Straße Øre Łódź')).toBe('Strasse Ore Lodz');
+    expect(transliterate('Команда Щит')).toBe('komanda shchit');
+    expect(transliterate('Ομάδα')).toBe('omada');
+    expect(transliterate('Київ')).toBe('kiiv');
   });
 
   it.each([
     ['Équipe Zoë 🚀', 'equipe_zoe'],
     ['فريق الهندسة Eng', 'eng'],
+    ['Команда разработки', 'komanda_razrabotki'],
+    ['Ομάδα Υποδομής', 'omada_ypodomis'],
     ['数据团队', ''],
     ['🚀🚀🚀', ''],
     ['!!! ??? ...', ''],

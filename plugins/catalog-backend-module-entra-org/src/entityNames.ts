@@ -56,19 +56,41 @@ const LATIN_LETTERS: Record<string, string> = {
 };
 
 /**
+ * Cyrillic and Greek letter by letter (BGN/PCGN-like, simplified), the
+ * scripts with a transliteration that needs no dictionary. Letters with
+ * diacritics (й, ё, ї, ά) decompose to these under NFKD first.
+ */
+const ALPHABET_PAIRS = (
+  'а a б b в v г g д d е e ж zh з z и i к k л l м m н n о o п p р r с s ' +
+  'т t у u ф f х kh ц ts ч ch ш sh щ shch ъ - ы y ь - э e ю yu я ya і i ' +
+  'є ye ґ g ў u ђ dj ј j љ lj њ nj ћ c џ dz ' +
+  'α a β v γ g δ d ε e ζ z η i θ th ι i κ k λ l μ m ν n ξ x ο o π p ρ r ' +
+  'σ s ς s τ t υ y φ f χ ch ψ ps ω o'
+).split(' ');
+const ALPHABETS: Record<string, string> = {};
+for (let i = 0; i < ALPHABET_PAIRS.length; i += 2) {
+  // `-`: a letter that has no sound of its own (hard and soft signs).
+  const ascii = ALPHABET_PAIRS[i + 1];
+  ALPHABETS[ALPHABET_PAIRS[i]] = ascii === '-' ? '' : ascii;
+}
+
+/**
  * Entity names are ASCII (the catalog's Kubernetes-style name rule). Letters
  * with diacritics keep their base letter (`Équipe Zoë` → `Equipe Zoe`, full
- * width `Ｆｕｌｌ` → `Full`); invisible format characters (zero-width space,
- * joiners, bidi marks) are removed so they cannot split a word. What has no
- * ASCII form (CJK, Arabic, emoji) stays, for the caller to treat as a
- * separator.
+ * width `Ｆｕｌｌ` → `Full`), Cyrillic and Greek are spelled in Latin letters
+ * (lower case); invisible format characters (zero-width space, joiners, bidi
+ * marks) are removed so they cannot split a word. What has no ASCII form
+ * (CJK, Arabic, emoji) stays, for the caller to treat as a separator.
  */
 export function transliterate(value: string): string {
   return value
     .normalize('NFKD')
     .replace(/\p{M}+/gu, '')
     .replace(/\p{Cf}+/gu, '')
-    .replace(/[^ -~]/g, c => LATIN_LETTERS[c] ?? c);
+    .replace(
+      /[^ -~]/g,
+      c => LATIN_LETTERS[c] ?? ALPHABETS[c.toLocaleLowerCase('en-US')] ?? c,
+    );
 }
 
 /** Longest entity name the catalog accepts. */
