@@ -27,11 +27,36 @@ const CONSENT_CODES = new Set(['AADSTS65001', 'AADSTS650057']);
  * person with the same token without asking Entra again.
  */
 export class OnBehalfOfClient {
-  readonly #msal: ConfidentialClientApplication;
+  readonly #create: () => ConfidentialClientApplication;
+  readonly #cacheLifetimeMs: number;
+  readonly #now: () => number;
+  #msal: ConfidentialClientApplication;
+  #createdAt: number;
 
-  constructor(entra: EntraProviderConfig, logger: LoggerService) {
+  constructor(
+    entra: EntraProviderConfig,
+    logger: LoggerService,
+    options: {
+      /**
+       * How long one MSAL cache is kept. MSAL's in-memory cache never drops
+       * expired entries, and every person adds one per delegated token
+       * (about one an hour), so the cache is started afresh this often.
+       * Default one hour, Entra's default access token lifetime.
+       */
+      cacheLifetimeMs?: number;
+      now?: () => number;
+    } = {},
+  ) {
+    this.#cacheLifetimeMs = options.cacheLifetimeMs ?? 60 * 60 * 1000;
+    this.#now = options.now ?? Date.now;
+    this.#create = () => this.#newClient(entra, logger);
+    this.#msal = this.#create();
+    this.#createdAt = this.#now();
+  }
+
+  #newClient(entra: EntraProviderConfig, logger: LoggerService) {
     const authority = entra.authority;
-    this.#msal = new ConfidentialClientApplication({
+    return new ConfidentialClientApplication({
       auth: {
         clientId: entra.clientId,
         clientSecret: entra.clientSecret,
@@ -54,11 +79,19 @@ export class OnBehalfOfClient {
     });
   }
 
+  #client(): ConfidentialClientApplication {
+    if (this.#now() - this.#createdAt >= this.#cacheLifetimeMs) {
+      this.#msal = this.#create();
+      this.#createdAt = this.#now();
+    }
+    return this.#msal;
+  }
+
   /** The person's token for `scope`; errors say what to do and never carry a token. */
   async exchange(assertion: string, scope: string): Promise<OnBehalfOfToken> {
     let result;
     try {
-      result = await this.#msal.acquireTokenOnBehalfOf({
+      result = await this.#client().acquireTokenOnBehalfOf({
         oboAssertion: assertion,
         scopes: [scope],
       });

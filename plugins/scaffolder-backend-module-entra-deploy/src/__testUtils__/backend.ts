@@ -37,6 +37,9 @@ import permissionModuleOwnershipPolicy from '@internal/plugin-permission-backend
 import { parseAllDocuments } from 'yaml';
 import { scaffolderModuleEntraDeploy } from '../module';
 
+/** A read-only catalog token, to wait for the catalog before anyone signs in. */
+export const CATALOG_READER_TOKEN = 'deploy-test-catalog-reader-0123456789';
+
 /** The callback URL registered for the portal app in the emulator's seed. */
 const CALLBACK_URL = 'http://localhost:7007/api/auth/microsoft/handler/frame';
 
@@ -272,6 +275,23 @@ export async function startDeployBackend(options: {
           app: { baseUrl: 'http://localhost:3000' },
           backend: {
             database: { client: 'better-sqlite3', connection: ':memory:' },
+            auth: {
+              externalAccess: [
+                {
+                  type: 'static',
+                  options: {
+                    token: CATALOG_READER_TOKEN,
+                    subject: 'deploy-test-reader',
+                  },
+                  accessRestrictions: [
+                    {
+                      plugin: 'catalog',
+                      permissionAttribute: { action: 'read' },
+                    },
+                  ],
+                },
+              ],
+            },
           },
           auth: {
             environment: 'development',

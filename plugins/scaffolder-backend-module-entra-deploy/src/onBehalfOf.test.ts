@@ -1,0 +1,90 @@
+import { mockServices } from '@backstage/backend-test-utils';
+import { ConfigReader } from '@backstage/config';
+import type { EntraEmulator } from '@internal/entra-emulator';
+import {
+  decodeJwt,
+  delegatedToken,
+  recordConnections,
+  startTestEmulator,
+} from '@internal/entra-emulator/testUtils';
+import { readEntraDeployConfig } from './config';
+import { OnBehalfOfClient } from './onBehalfOf';
+
+const CARLA = '5a9214bd-9425-4fb9-9a9d-bbdfb8789017';
+
+describe('OnBehalfOfClient against the emulator', () => {
+  let emulator: EntraEmulator;
+  let connections: ReturnType<typeof recordConnections>;
+  beforeAll(async () => {
+    connections = recordConnections();
+    emulator = await startTestEmulator();
+  });
+  afterAll(async () => {
+    await emulator.close();
+    connections.restore();
+  });
+
+  const entra = () =>
+    readEntraDeployConfig(
+      new ConfigReader({
+        auth: {
+          environment: 'development',
+          providers: {
+            microsoft: {
+              development: {
+                clientId: emulator.apps.portal.clientId,
+                clientSecret: emulator.apps.portal.clientSecret,
+                tenantId: emulator.tenantId,
+                authority: emulator.authority,
+              },
+            },
+          },
+        },
+      }),
+    ).entra;
+
+  it('exchanges a person’s token for the target scope and serves repeats from its cache until the cache lifetime ends', async () => {
+    let now = 0;
+    const client = new OnBehalfOfClient(entra(), mockServices.logger.mock(), {
+      cacheLifetimeMs: 1000,
+      now: () => now,
+    });
+    const token = await delegatedToken(emulator, CARLA);
+    const first = await client.exchange(token, emulator.apps.deployApi.scope);
+    expect(decodeJwt(first.accessToken)).toMatchObject({
+      oid: CARLA,
+      aud: emulator.apps.deployApi.clientId,
+      scp: 'deploy',
+    });
+    expect(first.fromCache).toBe(false);
+    now = 999;
+    const second = await client.exchange(token, emulator.apps.deployApi.scope);
+    expect([second.fromCache, second.accessToken]).toEqual([
+      true,
+      first.accessToken,
+    ]);
+    now = 1000;
+    const third = await client.exchange(token, emulator.apps.deployApi.scope);
+    expect(third.fromCache).toBe(false);
+  });
+
+  it('says an admin must consent when the portal lacks the delegated permission (AADSTS65001)', async () => {
+    const client = new OnBehalfOfClient(entra(), mockServices.logger.mock());
+    const token = await delegatedToken(emulator, CARLA);
+    const error = await client
+      .exchange(token, 'https://graph.microsoft.com/Directory.Read.All')
+      .catch(e => e);
+    expect(error.name).toBe('NotAllowedError');
+    expect(error.message).toContain('(invalid_grant, AADSTS65001)');
+    expect(error.message).toContain(
+      'an Entra admin must grant the portal that delegated permission with admin consent',
+    );
+    expect(error.message).not.toContain(token);
+  });
+
+  // Declared last, so every request of the suite was made.
+  it('sent no request off loopback (no public instance discovery)', () => {
+    expect(connections.hosts.length).toBeGreaterThan(0);
+    expect(connections.nonLoopback()).toEqual([]);
+  });
+});
