@@ -20,6 +20,7 @@ import {
 } from 'openid-client';
 import { isGraphScope } from './cloud';
 import { EntraProviderConfig, readEntraProviderConfig } from './providerConfig';
+import { refuseUnlessAdmitted, TenantIssuers } from './tenantIssuer';
 
 /** The verified claims of an Entra ID token that identity is built from. */
 export interface EntraIdTokenClaims extends IdTokenClaims {
@@ -47,10 +48,17 @@ export interface EntraAuthResult {
   picture?: string;
 }
 
+interface EntraClients {
+  /** Starts flows and redeems codes and refresh tokens at the authority. */
+  client: Client;
+  /** Set for `common`/`organizations`: verifies each token as its tenant's. */
+  tenants?: TenantIssuers;
+}
+
 interface EntraContext {
   config: EntraProviderConfig;
   callbackUrl: string;
-  client(): Promise<Client>;
+  clients(): Promise<EntraClients>;
 }
 
 const OIDC_SCOPES = ['openid', 'profile', 'email', 'offline_access'];
@@ -82,27 +90,31 @@ function flowSecrets(clientSecret: string, state: string) {
  * Discovers the authority lazily and retries after a failure: an unreachable
  * Entra must not stop the portal from starting, and must not stay cached.
  */
-function lazyClient(config: EntraProviderConfig, callbackUrl: string) {
-  let pending: Promise<Client> | undefined;
+function lazyClients(config: EntraProviderConfig, callbackUrl: string) {
+  let pending: Promise<EntraClients> | undefined;
   const httpOptions = (_url: URL, options: any) => ({
     ...options,
     timeout: config.timeoutMs,
   });
+  const newClient = (issuer: Issuer<Client>) => {
+    issuer[custom.http_options] = httpOptions;
+    const client = new issuer.Client({
+      client_id: config.clientId,
+      client_secret: config.clientSecret,
+      redirect_uris: [callbackUrl],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'client_secret_post',
+      id_token_signed_response_alg: 'RS256',
+    });
+    client[custom.http_options] = httpOptions;
+    return client;
+  };
   return () => {
     pending ??= Issuer.discover(config.metadataUrl)
-      .then(issuer => {
-        issuer[custom.http_options] = httpOptions;
-        const client = new issuer.Client({
-          client_id: config.clientId,
-          client_secret: config.clientSecret,
-          redirect_uris: [callbackUrl],
-          response_types: ['code'],
-          token_endpoint_auth_method: 'client_secret_post',
-          id_token_signed_response_alg: 'RS256',
-        });
-        client[custom.http_options] = httpOptions;
-        return client;
-      })
+      .then(issuer => ({
+        client: newClient(issuer),
+        tenants: TenantIssuers.of(issuer, config, newClient),
+      }))
       .catch(error => {
         pending = undefined;
         throw new ServiceUnavailableError(
@@ -120,13 +132,7 @@ function checkedClaims(
   config: EntraProviderConfig,
 ): EntraIdTokenClaims {
   const claims = tokenset.claims() as EntraIdTokenClaims;
-  if (!claims.tid || !config.allowedTenantIds.has(claims.tid)) {
-    throw new AuthenticationError(
-      `Sign-in refused: the account belongs to tenant ${
-        claims.tid ?? '(none)'
-      }, ` + 'which this portal does not admit.',
-    );
-  }
+  refuseUnlessAdmitted(claims.tid, config);
   if (!claims.oid) {
     throw new AuthenticationError(
       'Sign-in refused: the ID token has no oid claim (personal Microsoft accounts are not supported).',
@@ -175,7 +181,9 @@ function toSession(tokenset: TokenSet, refreshToken?: string): OAuthSession {
  * Microsoft Entra ID authenticator: authorization code flow with PKCE (S256),
  * state and nonce, on openid-client. The ID token's signature (tenant keys,
  * RS256 only), issuer, audience, expiry and nonce are verified by
- * openid-client; the tenant and oid are checked here. The profile comes from
+ * openid-client (for `common`/`organizations`, with the issuer of the
+ * token's admitted tenant: see TenantIssuers); the tenant and oid are
+ * checked here. The profile comes from
  * the ID token, never from userinfo (which fails for resource tokens).
  */
 export const entraAuthenticator = createOAuthAuthenticator<
@@ -218,12 +226,12 @@ export const entraAuthenticator = createOAuthAuthenticator<
       config: entra,
       // Backstage passes `callbackUrl` from config when set, else its default.
       callbackUrl,
-      client: lazyClient(entra, callbackUrl),
+      clients: lazyClients(entra, callbackUrl),
     };
   },
 
   async start(input, ctx) {
-    const client = await ctx.client();
+    const { client } = await ctx.clients();
     const { nonce, codeVerifier } = flowSecrets(
       ctx.config.clientSecret,
       input.state,
@@ -241,7 +249,7 @@ export const entraAuthenticator = createOAuthAuthenticator<
   },
 
   async authenticate(input, ctx) {
-    const client = await ctx.client();
+    const { client, tenants } = await ctx.clients();
     const params = client.callbackParams(input.req);
     if (params.error) {
       throw new AuthenticationError(
@@ -259,13 +267,24 @@ export const entraAuthenticator = createOAuthAuthenticator<
     );
     let tokenset: TokenSet;
     try {
-      tokenset = await client.callback(ctx.callbackUrl, params, {
-        state: params.state,
-        nonce,
-        code_verifier: codeVerifier,
-        response_type: 'code',
-      });
+      tokenset = tenants
+        ? await tenants.verify(
+            await client.grant({
+              grant_type: 'authorization_code',
+              code: params.code,
+              redirect_uri: ctx.callbackUrl,
+              code_verifier: codeVerifier,
+            }),
+            nonce,
+          )
+        : await client.callback(ctx.callbackUrl, params, {
+            state: params.state,
+            nonce,
+            code_verifier: codeVerifier,
+            response_type: 'code',
+          });
     } catch (error) {
+      if (error instanceof AuthenticationError) throw error;
       throw new AuthenticationError(
         `Sign-in with Microsoft Entra ID failed: ${(error as Error).message}`,
       );
@@ -278,14 +297,24 @@ export const entraAuthenticator = createOAuthAuthenticator<
   },
 
   async refresh(input, ctx) {
-    const client = await ctx.client();
+    const { client, tenants } = await ctx.clients();
     let tokenset: TokenSet;
     try {
       // Entra needs the scope on refresh; it selects the resource.
-      tokenset = await client.refresh(input.refreshToken, {
-        exchangeBody: { scope: input.scope },
-      });
+      tokenset = tenants
+        ? await tenants.verify(
+            await client.grant({
+              grant_type: 'refresh_token',
+              refresh_token: input.refreshToken,
+              scope: input.scope,
+            }),
+            undefined,
+          )
+        : await client.refresh(input.refreshToken, {
+            exchangeBody: { scope: input.scope },
+          });
     } catch (error) {
+      if (error instanceof AuthenticationError) throw error;
       // Entra's answer (invalid_grant: expired, revoked) ends the session; a
       // network failure does not, so the session survives an outage.
       if (

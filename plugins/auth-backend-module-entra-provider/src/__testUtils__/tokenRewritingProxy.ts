@@ -91,6 +91,8 @@ export async function startTokenRewritingProxy(
 
   return {
     authority: `${proxyUrl}/${emulator.tenantId}`,
+    /** The hop's origin, for other authorities, e.g. `${origin}/common`. */
+    origin: proxyUrl,
     set(next: IdTokenRewrite | undefined) {
       rewrite = next;
     },
