@@ -23,7 +23,8 @@ export interface Config {
           tenantId: string;
           /**
            * Tenants whose people may sign in when `tenantId` is `common` or
-           * `organizations`. The token's `tid` must be one of them.
+           * `organizations`. The token's `tid` must be one of them, and its
+           * `iss` that tenant's issuer (`https://<sign-in host>/<tid>/v2.0`).
            */
           allowedTenantIds?: string[];
           /**
