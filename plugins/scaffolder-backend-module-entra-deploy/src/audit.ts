@@ -10,9 +10,11 @@ export interface DeployAuditRecord extends JsonObject {
     tid: string | null;
   };
   template: string | null;
-  taskId: string;
+  /** Null when refused before a task existed. */
+  taskId: string | null;
   environment: string | null;
-  target: string;
+  /** The target's URL; null when refused before one was chosen. */
+  target: string | null;
   deploymentId: string | null;
   outcome: 'succeeded' | 'failed';
 }

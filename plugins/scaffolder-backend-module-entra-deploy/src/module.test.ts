@@ -8,6 +8,7 @@
  *
  *   Carla Chen  payments (owns payments-service) and production-deployers
  *   Dev Patel   payments only: may deploy to staging, not to production
+ *   Rosa Ruiz   data: owns nothing here, may deploy nowhere
  */
 import type { EntraEmulator } from '@internal/entra-emulator';
 import {
@@ -28,6 +29,8 @@ const DEV = '55c6b85a-2fda-452b-8b33-6d001fc7e7cd';
 const SERVICE = 'component:default/payments-service';
 const DEPLOY_TEMPLATE = 'template:default/deploy-component';
 const PIPELINE_TEMPLATE = 'template:default/azure-devops-pipeline';
+const COMPUTED_ENVIRONMENT_TEMPLATE =
+  'template:default/deploy-computed-environment';
 const OBO_GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 const SIGN_IN_AGAIN = 'Sign in to the portal again';
 
@@ -35,7 +38,7 @@ describe('deploys carrying the initiator’s Entra identity', () => {
   let emulator: EntraEmulator;
   let target: Awaited<ReturnType<typeof startRecordingTarget>>;
   let portal: Awaited<ReturnType<typeof startDeployBackend>>;
-  const backstageToken: Record<'carla' | 'dev', string> = {} as any;
+  const backstageToken: Record<'carla' | 'dev' | 'rosa', string> = {} as any;
   /** Every token a test handed the portal or the portal obtained. */
   const tokensSeen = new Set<string>();
 
@@ -69,9 +72,11 @@ describe('deploys carrying the initiator’s Entra identity', () => {
             entityRefs: [
               DEPLOY_TEMPLATE,
               PIPELINE_TEMPLATE,
+              COMPUTED_ENVIRONMENT_TEMPLATE,
               SERVICE,
               'user:default/carla.chen',
               'user:default/dev.patel',
+              'user:default/rosa.ruiz',
               'group:default/production-deployers',
             ],
           }),
@@ -88,6 +93,10 @@ describe('deploys carrying the initiator’s Entra identity', () => {
       portal.baseUrl,
       'dev.patel@contoso.example',
     );
+    backstageToken.rosa = await signIn(
+      portal.baseUrl,
+      'rosa.ruiz@contoso.example',
+    );
   });
 
   afterAll(async () => {
@@ -97,7 +106,7 @@ describe('deploys carrying the initiator’s Entra identity', () => {
   });
 
   const api = async (
-    who: 'carla' | 'dev',
+    who: 'carla' | 'dev' | 'rosa',
     method: string,
     path: string,
     body?: unknown,
@@ -272,13 +281,54 @@ describe('deploys carrying the initiator’s Entra identity', () => {
     expect(text).toContain(`not the portal (${emulator.apps.portal.clientId})`);
   });
 
-  it('stops a non-member deploying to production before any on-behalf-of exchange', async () => {
+  it('refuses a non-member deploying to production when the task is created, naming who may, before any exchange', async () => {
+    const obo = oboRequests();
+    const calls = emulator.deployCalls().length;
+    const token = await delegatedToken(emulator, DEV);
+    tokensSeen.add(token);
+    const created = await api('dev', 'POST', '/v2/tasks', {
+      templateRef: DEPLOY_TEMPLATE,
+      values: deployValues('production'),
+      secrets: { entraDelegatedToken: token },
+    });
+    expect([created.status, created.body?.error?.message]).toEqual([
+      403,
+      'You may not deploy to production: only members of group:default/production-deployers (and portal admins) can deploy there',
+    ]);
+    expect(oboRequests()).toBe(obo);
+    expect(emulator.deployCalls().length).toBe(calls);
+    expect(auditEvents().at(-1)).toMatchObject({
+      severityLevel: 'high',
+      status: 'failed',
+      meta: {
+        initiator: { entityRef: 'user:default/dev.patel' },
+        template: DEPLOY_TEMPLATE,
+        environment: 'production',
+        outcome: 'failed',
+      },
+    });
+  });
+
+  it('refuses a non-owner deploying to staging when the task is created, naming the owners', async () => {
+    const created = await api('rosa', 'POST', '/v2/tasks', {
+      templateRef: DEPLOY_TEMPLATE,
+      values: deployValues('staging'),
+      secrets: { entraDelegatedToken: 'not-needed-for-a-refusal' },
+    });
+    expect([created.status, created.body?.error?.message]).toEqual([
+      403,
+      `You may not deploy ${SERVICE} to staging: only the owners of ${SERVICE} (and portal admins) can deploy there`,
+    ]);
+  });
+
+  it('still stops it in the scaffolder, before any exchange, where the environment is only known when the task runs', async () => {
     const obo = oboRequests();
     const calls = emulator.deployCalls().length;
     const { task, text } = await run(
       'dev',
       await delegatedToken(emulator, DEV),
-      deployValues('production'),
+      deployValues('PRODUCTION'),
+      COMPUTED_ENVIRONMENT_TEMPLATE,
     );
     expect(task.status).toBe('failed');
     expect(text).toContain('Unauthorized action: entra:deploy');

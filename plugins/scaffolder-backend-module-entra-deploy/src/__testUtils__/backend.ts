@@ -69,6 +69,7 @@ export function shippedTemplate(folder: string): Entity {
 const CONTOSO = {
   carla: '5a9214bd-9425-4fb9-9a9d-bbdfb8789017',
   dev: '55c6b85a-2fda-452b-8b33-6d001fc7e7cd',
+  rosa: '1f4ca630-a42a-461e-9843-2694d609d796',
 };
 
 const user = (name: string, oid: string, memberOf: string[]): Entity => ({
@@ -88,13 +89,49 @@ const group = (name: string): Entity => ({
 });
 
 /**
+ * The shipped deploy template, but with an environment only known once the
+ * task runs (an expression), so that nothing can refuse it before the
+ * scaffolder's own check.
+ */
+function computedEnvironmentTemplate(): Entity {
+  const template = shippedTemplate('deploy-component');
+  const spec = template.spec as any;
+  return {
+    ...template,
+    metadata: { name: 'deploy-computed-environment' },
+    spec: {
+      ...spec,
+      parameters: [
+        {
+          properties: {
+            ...spec.parameters[0].properties,
+            environment: { type: 'string' },
+          },
+        },
+      ],
+      steps: [
+        {
+          ...spec.steps[0],
+          input: {
+            ...spec.steps[0].input,
+            environment: '${{ parameters.environment | lower }}',
+          },
+        },
+      ],
+    },
+  };
+}
+
+/**
  * The people of these tests as org ingestion names them: Carla Chen, in
  * payments (which owns payments-service) and production-deployers; Dev
- * Patel, in payments only.
+ * Patel, in payments only; Rosa Ruiz, in data, owning nothing here.
  */
 export const DEPLOY_TEST_ENTITIES: Entity[] = [
   user('carla.chen', CONTOSO.carla, ['payments', 'production-deployers']),
   user('dev.patel', CONTOSO.dev, ['payments']),
+  user('rosa.ruiz', CONTOSO.rosa, ['data']),
+  group('data'),
   group('payments'),
   group('production-deployers'),
   group('platform-admins'),
@@ -110,6 +147,7 @@ export const DEPLOY_TEST_ENTITIES: Entity[] = [
   },
   shippedTemplate('deploy-component'),
   shippedTemplate('azure-devops-pipeline'),
+  computedEnvironmentTemplate(),
 ];
 
 /** The ownership policy's deploy rules, as app-config.yaml has them. */
