@@ -136,7 +136,11 @@ describe('deploys carrying the initiator’s Entra identity', () => {
       secrets: token ? { entraDelegatedToken: token } : {},
     });
     expect(created.status).toBe(201);
-    const id = created.body.id as string;
+    return finished(who, created.body.id as string);
+  }
+
+  /** Waits for a task to end; its events (log, completion) as JSON text too. */
+  async function finished(who: 'carla' | 'dev', id: string) {
     const deadline = Date.now() + 30_000;
     for (;;) {
       const { body } = await api(who, 'GET', `/v2/tasks/${id}`);
@@ -346,7 +350,7 @@ describe('deploys carrying the initiator’s Entra identity', () => {
     expect(emulator.deployCalls().at(-1)).toMatchObject({ oid: DEV });
   });
 
-  it('tells the person to sign in again when their token has expired', async () => {
+  it('tells the person to sign in again when their token has expired, and a retry with a fresh token deploys', async () => {
     const claims = decodeJwt(await delegatedToken(emulator, CARLA));
     const now = Math.floor(Date.now() / 1000);
     const expired = emulator.signToken({
@@ -356,13 +360,35 @@ describe('deploys carrying the initiator’s Entra identity', () => {
       exp: now - 3600,
     });
     const obo = oboRequests();
-    const { task, text } = await run('carla', expired, deployValues('staging'));
+    const { id, task, text } = await run(
+      'carla',
+      expired,
+      deployValues('staging'),
+    );
     expect(task.status).toBe('failed');
     expect(text).toContain(
       'Your delegated Entra token expired before the deploy ran.',
     );
     expect(text).toContain(SIGN_IN_AGAIN);
     expect(oboRequests()).toBe(obo);
+
+    // A retry must bring a fresh token (the form decorator asks Entra again).
+    const stale = await api('carla', 'POST', `/v2/tasks/${id}/retry`, {});
+    expect([stale.status, JSON.stringify(stale.body)]).toEqual([
+      400,
+      expect.stringContaining('secrets.entraDelegatedToken is required'),
+    ]);
+    const fresh = await delegatedToken(emulator, CARLA);
+    tokensSeen.add(fresh);
+    const retried = await api('carla', 'POST', `/v2/tasks/${id}/retry`, {
+      secrets: { entraDelegatedToken: fresh },
+    });
+    expect(retried.status).toBe(201);
+    expect((await finished('carla', id)).task.status).toBe('completed');
+    expect(emulator.deployCalls().at(-1)).toMatchObject({
+      oid: CARLA,
+      payload: expect.objectContaining({ taskId: id }),
+    });
   });
 
   it('tells the person to sign in again when Entra refuses the exchange (invalid_grant)', async () => {
