@@ -17,6 +17,12 @@ import { SignInAgainError } from './errors';
 /** The scope the portal's API exposes for its own frontend. */
 export const PORTAL_API_SCOPE = 'access_as_user';
 
+/**
+ * Entra sets `nbf` to the moment it issues a token, so a portal whose clock
+ * runs a little behind would otherwise refuse fresh tokens.
+ */
+const CLOCK_TOLERANCE_SECONDS = 60;
+
 /** The claims of a verified delegated token the actions rely on. */
 export interface DelegatedIdentity {
   oid: string;
@@ -56,11 +62,19 @@ export class DelegatedTokenVerifier {
     const tid = String(unverified.tid ?? '');
     let payload: JWTPayload;
     try {
-      ({ payload } = await jwtVerify(token, keys, { algorithms: ['RS256'] }));
+      ({ payload } = await jwtVerify(token, keys, {
+        algorithms: ['RS256'],
+        clockTolerance: CLOCK_TOLERANCE_SECONDS,
+      }));
     } catch (e) {
       if (e instanceof joseErrors.JWTExpired) {
         throw new SignInAgainError(
           'Your delegated Entra token expired before the deploy ran.',
+        );
+      }
+      if (e instanceof joseErrors.JWTClaimValidationFailed) {
+        throw new NotAllowedError(
+          `The delegated Entra token is not valid yet or malformed (${e.claim} claim); check the portal's clock, then sign in again.`,
         );
       }
       if (e instanceof joseErrors.JWKSTimeout) {
