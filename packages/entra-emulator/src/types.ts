@@ -208,5 +208,7 @@ export interface TokenRequest {
   clientId?: string;
   /** The `scope` parameter as sent. */
   scope?: string;
+  /** The authority's tenant segment: a tenant id, `common` or `organizations`. */
+  tenant: string;
   time: string;
 }

@@ -82,6 +82,47 @@ describe('OnBehalfOfClient against the emulator', () => {
     expect(error.message).not.toContain(token);
   });
 
+  it("exchanges at the person's own tenant when the portal is configured multi-tenant", async () => {
+    const { entra: multiTenant } = readEntraDeployConfig(
+      new ConfigReader({
+        auth: {
+          environment: 'development',
+          providers: {
+            microsoft: {
+              development: {
+                clientId: emulator.apps.portal.clientId,
+                clientSecret: emulator.apps.portal.clientSecret,
+                tenantId: 'organizations',
+                allowedTenantIds: [emulator.tenantId],
+                authority: `${emulator.httpsUrl}/organizations`,
+              },
+            },
+          },
+        },
+      }),
+    );
+    const client = new OnBehalfOfClient(
+      multiTenant,
+      mockServices.logger.mock(),
+    );
+    const before = emulator.tokenRequests().length;
+    const { accessToken } = await client.exchange(
+      await delegatedToken(emulator, CARLA),
+      emulator.apps.deployApi.scope,
+      emulator.tenantId,
+    );
+    expect(decodeJwt(accessToken).tid).toBe(emulator.tenantId);
+    expect(
+      emulator
+        .tokenRequests()
+        .slice(before)
+        .filter(
+          r => r.grantType === 'urn:ietf:params:oauth:grant-type:jwt-bearer',
+        )
+        .map(r => r.tenant),
+    ).toEqual([emulator.tenantId]);
+  });
+
   // Declared last, so every request of the suite was made.
   it('sent no request off loopback (no public instance discovery)', () => {
     expect(connections.hosts.length).toBeGreaterThan(0);

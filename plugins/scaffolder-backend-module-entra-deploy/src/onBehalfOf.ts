@@ -19,6 +19,7 @@ export interface OnBehalfOfToken {
 // AADSTS50173/50133/700082 (revoked or expired grant), 50076/50079 (MFA),
 // 50057 (account disabled). Consent is the admin's business, not theirs.
 const CONSENT_CODES = new Set(['AADSTS65001', 'AADSTS650057']);
+const MULTI_TENANT_AUTHORITY = /\/(common|organizations)$/i;
 
 /**
  * Exchanges a person's delegated token for a target's scope with MSAL's
@@ -32,6 +33,7 @@ export class OnBehalfOfClient {
   readonly #now: () => number;
   #msal: ConfidentialClientApplication;
   #createdAt: number;
+  readonly #authority: string;
 
   constructor(
     entra: EntraProviderConfig,
@@ -47,6 +49,7 @@ export class OnBehalfOfClient {
       now?: () => number;
     } = {},
   ) {
+    this.#authority = entra.authority;
     this.#cacheLifetimeMs = options.cacheLifetimeMs ?? 60 * 60 * 1000;
     this.#now = options.now ?? Date.now;
     this.#create = () => this.#newClient(entra, logger);
@@ -87,13 +90,29 @@ export class OnBehalfOfClient {
     return this.#msal;
   }
 
-  /** The person's token for `scope`; errors say what to do and never carry a token. */
-  async exchange(assertion: string, scope: string): Promise<OnBehalfOfToken> {
+  /**
+   * The person's token for `scope`; errors say what to do and never carry a
+   * token. `tenantId` is the person's (`tid`): with a multi-tenant
+   * (`common`/`organizations`) configuration the exchange goes to their own
+   * tenant, since on-behalf-of issues tokens of one tenant.
+   */
+  async exchange(
+    assertion: string,
+    scope: string,
+    tenantId?: string,
+  ): Promise<OnBehalfOfToken> {
     let result;
     try {
       result = await this.#client().acquireTokenOnBehalfOf({
         oboAssertion: assertion,
         scopes: [scope],
+        ...(tenantId &&
+          MULTI_TENANT_AUTHORITY.test(this.#authority) && {
+            authority: this.#authority.replace(
+              MULTI_TENANT_AUTHORITY,
+              `/${tenantId}`,
+            ),
+          }),
       });
     } catch (e) {
       throw this.#explain(e, scope);

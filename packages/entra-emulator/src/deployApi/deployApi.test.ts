@@ -88,6 +88,7 @@ describe('sample deploy API', () => {
       expect.objectContaining({
         clientId: emulator.apps.portal.clientId,
         scope: emulator.apps.deployApi.scope,
+        tenant: emulator.tenantId,
       }),
     ]);
     expect(JSON.stringify(emulator.tokenRequests())).not.toContain(

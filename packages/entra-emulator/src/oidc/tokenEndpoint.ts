@@ -28,15 +28,16 @@ export function tokenEndpoint(ctx: EmulatorContext) {
     try {
       const body = req.body ?? {};
       const grantType: string | undefined = body.grant_type;
+      const authority = authorityOf(res);
       ctx.tokenRequests.push({
         grantType: grantType ?? '',
         clientId: body.client_id,
         scope: body.scope,
+        tenant: authority.segment,
         time: new Date().toISOString(),
       });
       if (!grantType) throw aadsts.missingParameter('grant_type');
       const client = authenticateClient(req, ctx.directory);
-      const authority = authorityOf(res);
       checkAppAudience(ctx, authority, client);
       let result: Record<string, unknown>;
       switch (grantType) {

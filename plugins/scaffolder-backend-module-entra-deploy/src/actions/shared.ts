@@ -71,7 +71,11 @@ export async function deployAsInitiator<T extends { deploymentId?: string }>(
     const identity = await services.verifier.verify(token, ctx.user?.entity);
     record.initiator.oid = identity.oid;
     record.initiator.tid = identity.tid;
-    const exchanged = await services.onBehalfOf.exchange(token, opts.scope);
+    const exchanged = await services.onBehalfOf.exchange(
+      token,
+      opts.scope,
+      identity.tid,
+    );
     redactInTaskLog(ctx.logger, exchanged.accessToken);
     ctx.logger.info(
       `Calling ${opts.target} as ${ctx.user?.ref} (object id ${identity.oid})`,
