@@ -13,8 +13,11 @@ test('a seeded person signs in with Entra and the catalog lists the portal itsel
     nav.getByRole('link', { name: 'Catalog', exact: true }),
   ).toBeVisible();
 
-  // The catalog is the landing page; the portal registers itself.
-  const portal = page.getByRole('link', { name: 'Backstage Entra Starter' });
+  // The catalog lists the portal itself, which registers itself.
+  await nav.getByRole('link', { name: 'Catalog', exact: true }).click();
+  const portal = page
+    .getByRole('table')
+    .getByRole('link', { name: 'Backstage Entra Starter' });
   await expect(portal).toBeVisible();
   await portal.click();
   await expect(page).toHaveURL(

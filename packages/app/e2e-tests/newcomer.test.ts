@@ -49,3 +49,82 @@ test("an entity's ⋮ menu opens without a page error", async ({ page }) => {
   await expect(item).toBeVisible();
   expect(await pageErrors()).toEqual([]);
 });
+
+test('the home page shows what I own, my groups and the portal docs, with no page error', async ({
+  page,
+}) => {
+  const pageErrors = await collectPageErrors(page);
+  // Eve is in payments-api, nested in payments, which owns `payments`.
+  await signInAs(page, 'Eve Ellis');
+  // Home is the landing page.
+  await expect(page).toHaveURL(/\/$/);
+  const owned = page.getByRole('list', { name: 'What I own' });
+  await expect(async () => {
+    // Right after startup the catalog may still be processing.
+    await page.goto('/');
+    await expect(
+      owned.getByRole('link', { name: 'payments', exact: true }),
+    ).toBeVisible({
+      timeout: 5_000,
+    });
+  }).toPass({ timeout: 90_000 });
+  await expect(
+    page
+      .getByRole('list', { name: 'My groups' })
+      .getByRole('link', { name: 'payments-api' }),
+  ).toBeVisible();
+  await expect(
+    page
+      .getByRole('list', { name: 'About this portal' })
+      .getByRole('link', { name: 'My access' }),
+  ).toBeVisible();
+  await expect(page.getByPlaceholder(/^Search/)).toBeVisible();
+  // create-app's demo widgets are gone (the joke API failed offline).
+  await expect(page.getByText(/random joke/i)).toHaveCount(0);
+  await expect(page.getByText('NYC', { exact: true })).toHaveCount(0);
+  expect(await pageErrors()).toEqual([]);
+});
+
+test('the sidebar shows who is signed in, with their photo, and signs out', async ({
+  page,
+}) => {
+  await signInAs(page, 'Ada Admin');
+  const nav = page.getByRole('navigation', { name: 'sidebar nav' });
+  const profile = nav.getByRole('link', { name: 'Ada Admin' });
+  await expect(profile).toBeVisible();
+  // The photo from Entra, not the initials fallback.
+  await expect(profile.locator('img[src^="data:image/"]')).toBeVisible();
+  // One Home entry, no developer-only Visualizer, Register not cut off.
+  await expect(nav.getByRole('link', { name: 'Home' })).toHaveCount(1);
+  await expect(nav.getByText('Visualizer')).toHaveCount(0);
+  await expect(nav.getByRole('link', { name: 'Register' })).toBeVisible();
+
+  await profile.click();
+  await expect(page).toHaveURL(/\/settings/);
+  await nav.getByRole('button', { name: 'Sign out' }).click();
+  await expect(page.getByRole('button', { name: 'Sign In' })).toBeVisible();
+});
+
+test('search finds a seeded component within a minute, and no search request fails', async ({
+  page,
+}) => {
+  const failed: string[] = [];
+  page.on('response', res => {
+    if (res.url().includes('/api/search/') && res.status() >= 500) {
+      failed.push(`${res.status()} ${res.url()}`);
+    }
+  });
+  await signInAs(page, 'Rosa Ruiz');
+  // The title link's text is split by highlight marks.
+  const result = page
+    .getByRole('listitem')
+    .locator('a[href="/catalog/default/component/payments"]');
+  await expect(async () => {
+    await page.goto('/search?query=payments');
+    await expect(result).toBeVisible({ timeout: 5_000 });
+  }).toPass({ timeout: 60_000 });
+  // The result types include TechDocs, which has no pages here: its count
+  // is asked for too, and must not fail.
+  await expect(page.getByText('Documentation')).toBeVisible();
+  expect(failed).toEqual([]);
+});

@@ -1,52 +1,67 @@
 import { createFrontendModule } from '@backstage/frontend-plugin-api';
-import { HomePageWidgetBlueprint } from '@backstage/plugin-home-react/alpha';
-import { MarkdownContent } from '@backstage/core-components';
+import {
+  HomePageLayoutBlueprint,
+  HomePageWidgetBlueprint,
+} from '@backstage/plugin-home-react/alpha';
 
-const content = `
-## Welcome to Backstage! 👋
+/*
+ * The portal's own home page: what the signed-in person owns, their groups,
+ * the templates they may run and where to read about the portal, under the
+ * search bar (the search plugin's HomePageSearchBar widget). app-config.yaml
+ * lays them out (page:home defaultConfig) and turns off create-app's demo
+ * widgets, whose joke API fails offline with a full-screen error.
+ */
 
-Backstage is your developer portal — a single place to manage all your
-software, services, and documentation.
-
-### Quick Start
-
-- **Explore the catalog** — Browse all your organization's software in
-  the [Software Catalog](/catalog)
-- **Create something new** — Use a [Software Template](/create) to
-  scaffold a new project in minutes
-- **Read the docs** — Find technical documentation for any service
-  right from its catalog page
-
-### Helpful Links
-
-- [Backstage Documentation](https://backstage.io/docs)
-- [Customizing Your Homepage](https://backstage.io/docs/getting-started/homepage)
-- [Adding Plugins](https://backstage.io/docs/plugins)
-- [Contributing](https://github.com/backstage/backstage/blob/master/CONTRIBUTING.md)
-
-### How to Edit This Card
-
-This widget is defined in \`packages/app/src/modules/home/homeModule.tsx\`.
-You can update the markdown content there to welcome your team with
-your own links and getting started tips.
-
-To remove this card entirely, delete the getting started widget and
-remove it from the home module's extensions array in this file.
-`;
-
-const gettingStartedWidget = HomePageWidgetBlueprint.make({
-  name: 'getting-started',
+const ownedWidget = HomePageWidgetBlueprint.make({
+  name: 'my-owned-entities',
   params: {
-    name: 'GettingStarted',
-    title: 'Getting Started',
-    description: 'Tips and links to help you get started with Backstage',
-    components: async () => ({
-      Content: () => <MarkdownContent content={content} />,
-    }),
+    name: 'MyOwnedEntities',
+    title: 'What I own',
+    description: 'Entities you own, directly or through your groups',
+    components: () =>
+      import('./widgets').then(m => ({ Content: m.MyOwnedEntities })),
+  },
+});
+
+const groupsWidget = HomePageWidgetBlueprint.make({
+  name: 'my-groups',
+  params: {
+    name: 'MyGroups',
+    title: 'My groups',
+    description: 'The Entra groups you are a member of',
+    components: () => import('./widgets').then(m => ({ Content: m.MyGroups })),
+  },
+});
+
+const templatesWidget = HomePageWidgetBlueprint.make({
+  name: 'my-templates',
+  params: {
+    name: 'MyTemplates',
+    title: 'Templates I can run',
+    description: 'Software templates the permission policy lets you run',
+    components: () =>
+      import('./widgets').then(m => ({ Content: m.MyTemplates })),
+  },
+});
+
+const docsWidget = HomePageWidgetBlueprint.make({
+  name: 'portal-docs',
+  params: {
+    name: 'PortalDocs',
+    title: 'About this portal',
+    description: "The portal's documentation and where to start",
+    components: () =>
+      import('./widgets').then(m => ({ Content: m.PortalDocs })),
+  },
+});
+
+const layout = HomePageLayoutBlueprint.make({
+  params: {
+    loader: () => import('./PortalHomeLayout').then(m => m.PortalHomeLayout),
   },
 });
 
 export const homeModule = createFrontendModule({
   pluginId: 'home',
-  extensions: [gettingStartedWidget],
+  extensions: [layout, ownedWidget, groupsWidget, templatesWidget, docsWidget],
 });

@@ -11,8 +11,9 @@ import { SidebarLogo } from './SidebarLogo';
 import MenuIcon from '@material-ui/icons/Menu';
 import SearchIcon from '@material-ui/icons/Search';
 import { SidebarSearchModal } from '@backstage/plugin-search';
-import { UserSettingsSignInAvatar } from '@backstage/plugin-user-settings';
+import SettingsIcon from '@material-ui/icons/Settings';
 import { NotificationsSidebarItem } from '@backstage/plugin-notifications';
+import { SidebarProfile } from './SidebarProfile';
 
 export const SidebarContent = NavContentBlueprint.make({
   params: {
@@ -24,6 +25,7 @@ export const SidebarContent = NavContentBlueprint.make({
       // Skipped items
       nav.take('page:search'); // Using search modal instead
       nav.take('page:notifications'); // Using NotificationsSidebarItem manually instead
+      nav.take('page:user-settings'); // The profile item (name and photo) links there
 
       return (
         <Sidebar>
@@ -45,13 +47,8 @@ export const SidebarContent = NavContentBlueprint.make({
           <SidebarDivider />
           <NotificationsSidebarItem />
           <SidebarDivider />
-          <SidebarGroup
-            label="Settings"
-            icon={<UserSettingsSignInAvatar />}
-            to="/settings"
-          >
-            {nav.take('page:app-visualizer')}
-            {nav.take('page:user-settings')}
+          <SidebarGroup label="Settings" icon={<SettingsIcon />} to="/settings">
+            <SidebarProfile />
           </SidebarGroup>
         </Sidebar>
       );
