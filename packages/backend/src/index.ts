@@ -43,6 +43,12 @@ backend.add(import('@backstage/plugin-scaffolder-backend-module-github'));
 backend.add(
   import('@backstage/plugin-scaffolder-backend-module-notifications'),
 );
+// publish:local: templates publish to a folder served by URL and register
+// it, so they run end to end offline. Only where
+// scaffolder.localPublish.directory is set (app-config.yaml, not production).
+backend.add(
+  import('@internal/plugin-scaffolder-backend-module-local-publish'),
+);
 // Per-template run limits (scaffolder.template.run, asked before a task is
 // created): restricted templates stay visible, running them is refused with
 // the reason (docs/permissions.md).
