@@ -47,8 +47,15 @@ export default defineConfig({
           env: {
             APP_CONFIG_app_baseUrl: 'http://localhost:7007',
             // The access tests register components by URL from a fixture
-            // server on this port (packages/app/e2e-tests/access.test.ts).
-            APP_CONFIG_backend_reading_allow: '[{"host":"localhost:7199"}]',
+            // server on this port (packages/app/e2e-tests/access.test.ts);
+            // templates register what publish:local serves (app-config.yaml).
+            APP_CONFIG_backend_reading_allow: JSON.stringify([
+              { host: 'localhost:7199' },
+              {
+                host: 'localhost:7007',
+                paths: ['/api/scaffolder/local-publish/'],
+              },
+            ]),
           },
           url: 'http://localhost:7007/.backstage/health/v1/readiness',
           reuseExistingServer: false,

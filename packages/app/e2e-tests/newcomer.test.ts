@@ -128,3 +128,39 @@ test('search finds a seeded component within a minute, and no search request fai
   await expect(page.getByText('Documentation')).toBeVisible();
   expect(failed).toEqual([]);
 });
+
+test('the Node.js service template runs offline end to end: published, registered, owned by my group, and I am notified', async ({
+  page,
+}) => {
+  // Registering is for admins unless permission.ownershipPolicy.catalog
+  // .registerGroups says otherwise (app-config.yaml).
+  await signInAs(page, 'Ada Admin');
+  // Unique per run: publish:local never overwrites a published name.
+  const name = `orders-${Date.now().toString(36)}`;
+  await expect(async () => {
+    await page.goto('/create/templates/default/nodejs-service');
+    await expect(page.getByLabel('Name')).toBeVisible({ timeout: 5_000 });
+  }).toPass({ timeout: 90_000 });
+  await page.getByLabel('Name').fill(name);
+  await page.getByLabel('Description').fill('Takes orders');
+  // Only the groups Ada is a member of are offered.
+  await page.getByLabel('Owner').click();
+  await expect(page.getByRole('option', { name: /payments/ })).toHaveCount(0);
+  await page.getByRole('option', { name: /platform-admins/ }).click();
+  await page.getByRole('button', { name: 'Review' }).click();
+  await page.getByRole('button', { name: 'Create' }).click();
+
+  const open = page.getByRole('link', { name: 'Open in catalog' });
+  await expect(open).toBeVisible({ timeout: 60_000 });
+  await open.click();
+  await expect(page).toHaveURL(
+    new RegExp(`/catalog/default/component/${name}`),
+  );
+  await expect(page.getByText('Takes orders').first()).toBeVisible();
+  await expect(
+    page.getByRole('link', { name: 'platform-admins' }).first(),
+  ).toBeVisible();
+
+  await page.goto('/notifications');
+  await expect(page.getByText(`${name} is in the catalog`)).toBeVisible();
+});
