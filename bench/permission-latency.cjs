@@ -18,7 +18,8 @@
  *
  *   bash scripts/toolchain.sh node bench/permission-latency.cjs \
  *     [--entities 10000] [--requests 200] [--full-requests <requests>] \
- *     [--variants allow-all,ownership,ownership-restricted] [--warmup 5] \
+ *     [--variants allow-all,ownership,ownership-restricted,ownership-restricted-read-guard] \
+ *     [--warmup 5] \
  *     [--port 7207] [--processing-interval-minutes 30] \
  *     [--timeout-minutes 30] [--keep]
  *
@@ -31,6 +32,10 @@
  *                         from app-config.yaml (reads allowed to everyone signed in)
  *   ownership-restricted  the same plus restrictReadToOwners: { kinds: [Resource] }
  *                         (reads answered with a conditional decision)
+ *   ownership-restricted-read-guard
+ *                         the same with plugins/catalog-backend-module-read-guard,
+ *                         as packages/backend runs it (relations to hidden
+ *                         entities dropped: one by-refs check per answer)
  *
  * The catalog: --entities entities in one YAML file registered through
  * catalog.locations (file target): 2% groups (a tree of teams, nested, plus
@@ -70,7 +75,8 @@ const { values: opts } = parseArgs({
     'full-requests': { type: 'string' },
     variants: {
       type: 'string',
-      default: 'allow-all,ownership,ownership-restricted',
+      default:
+        'allow-all,ownership,ownership-restricted,ownership-restricted-read-guard',
     },
     warmup: { type: 'string', default: '5' },
     port: { type: 'string', default: '7207' },
@@ -111,16 +117,23 @@ const VARIANTS = {
   },
   'ownership-restricted': {
     policy: 'ownership',
-    ownershipPolicy: () => {
-      const block = structuredClone(shippedOwnershipPolicy());
-      block.catalog = {
-        ...block.catalog,
-        restrictReadToOwners: { kinds: ['Resource'] },
-      };
-      return block;
-    },
+    ownershipPolicy: () => restrictedOwnershipPolicy(),
+  },
+  'ownership-restricted-read-guard': {
+    policy: 'ownership',
+    readGuard: true,
+    ownershipPolicy: () => restrictedOwnershipPolicy(),
   },
 };
+
+function restrictedOwnershipPolicy() {
+  const block = structuredClone(shippedOwnershipPolicy());
+  block.catalog = {
+    ...block.catalog,
+    restrictReadToOwners: { kinds: ['Resource'] },
+  };
+  return block;
+}
 
 // ---------------------------------------------------------------------------
 // The generated organisation and catalog.
@@ -232,6 +245,7 @@ function startBackend({
   name,
   dir,
   policy,
+  readGuard,
   dbDir,
   ownershipPolicy,
   token,
@@ -274,7 +288,12 @@ function startBackend({
     {
       cwd: root,
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, NODE_ENV: 'development', BENCH_POLICY: policy },
+      env: {
+        ...process.env,
+        NODE_ENV: 'development',
+        BENCH_POLICY: policy,
+        BENCH_READ_GUARD: readGuard ? '1' : '',
+      },
     },
   );
   const backend = { child, t0, logFile, exited: false, errors: [] };
@@ -528,6 +547,7 @@ async function runVariant(name, ctx) {
     name,
     dir,
     policy: variant.policy,
+    readGuard: variant.readGuard,
     dbDir,
     ownershipPolicy: variant.ownershipPolicy?.(),
     token,

@@ -5,7 +5,10 @@
  * the --config files the bench writes (database, static token, catalog
  * location, the policy's keys).
  *
- *   BENCH_POLICY=allow-all|ownership node bench/permissions/backend.cjs --config <file>
+ *   BENCH_POLICY=allow-all|ownership [BENCH_READ_GUARD=1] \
+ *     node bench/permissions/backend.cjs --config <file>
+ *
+ * BENCH_READ_GUARD=1 adds the catalog read-guard module, as packages/backend has it.
  *
  * Bench-only additions, none of which a real backend has:
  * - a sign-in provider `bench-header` that issues real Backstage user tokens
@@ -189,4 +192,9 @@ backend.add(headerSignIn);
 backend.add(require('@backstage/plugin-catalog-backend').default);
 backend.add(require('@backstage/plugin-permission-backend').default);
 backend.add(policyModule());
+if (process.env.BENCH_READ_GUARD === '1') {
+  backend.add(
+    require('@internal/plugin-catalog-backend-module-read-guard').default,
+  );
+}
 backend.start();
