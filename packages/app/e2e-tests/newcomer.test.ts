@@ -164,3 +164,26 @@ test('the Node.js service template runs offline end to end: published, registere
   await page.goto('/notifications');
   await expect(page.getByText(`${name} is in the catalog`)).toBeVisible();
 });
+
+test('the tenant group page opens with the ingestion status at the top and a bounded relations graph', async ({
+  page,
+}) => {
+  await signInAs(page, 'Ada Admin');
+  const status = page.getByText('Entra org ingestion');
+  await expect(async () => {
+    await page.goto('/catalog/default/group/contoso_entra_emulator');
+    await expect(status).toBeVisible({ timeout: 5_000 });
+  }).toPass({ timeout: 60_000 });
+  // In the first screen, not under the members list.
+  await expect(status).toBeInViewport();
+  const members = page.getByRole('heading', { name: /members \(\d+ of \d+\)/ });
+  await expect(members).toBeVisible();
+  const statusBox = (await status.boundingBox())!;
+  const membersBox = (await members.boundingBox())!;
+  expect(statusBox.y).toBeLessThan(membersBox.y);
+  // Every top-level group is a child of the root: the graph is drawn at the
+  // configured height (app-config.yaml), not one row per group.
+  const graph = page.locator('svg#dependency-graph').first();
+  const graphBox = (await graph.boundingBox())!;
+  expect(graphBox.height).toBeLessThanOrEqual(480);
+});
