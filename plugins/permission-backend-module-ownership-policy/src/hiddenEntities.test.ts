@@ -100,6 +100,36 @@ describe('entities a person may not read do not leak through catalog answers', (
     });
     return { status: res.status, body: await res.json().catch(() => null) };
   };
+  /** A tools/call of the MCP server (`@backstage/plugin-mcp-actions-backend`). */
+  const mcpTool = async (who: Who, name: string, args: object) => {
+    const res = await fetch(`${baseUrl}/api/mcp-actions/v1`, {
+      method: 'POST',
+      headers: {
+        ...headers[who],
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+      },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'tools/call',
+        params: { name, arguments: args },
+      }),
+    });
+    const text = await res.text();
+    const data = text.startsWith('{')
+      ? text
+      : text
+          .split('\n')
+          .filter(l => l.startsWith('data: '))
+          .map(l => l.slice('data: '.length))
+          .join('');
+    const { result, error } = JSON.parse(data);
+    if (res.status !== 200 || error || result?.isError) {
+      throw new Error(`MCP ${name} answered ${res.status}: ${data}`);
+    }
+    return JSON.parse(result.content[0].text);
+  };
   const refOf = (e: Entity) =>
     `${e.kind.toLowerCase()}:${e.metadata.namespace}/${e.metadata.name}`;
   const targets = (e: Entity, type: string) =>
@@ -269,6 +299,15 @@ describe('entities a person may not read do not leak through catalog answers', (
             )
           ).body.output.items[0],
       ],
+      [
+        'the MCP query tool',
+        async who =>
+          (
+            await mcpTool(who, 'catalog.query-catalog-entities', {
+              query: { kind: 'group', 'metadata.name': 'payments' },
+            })
+          ).items[0],
+      ],
     ];
 
     it.each(routes)('%s', async (route, fetchGroup) => {
@@ -278,7 +317,7 @@ describe('entities a person may not read do not leak through catalog answers', (
       expect(seen.filter(t => hidden.includes(t))).toEqual([]);
       // Owners, admins and services (a read-only static token, which may
       // read the catalog but not invoke actions) see them.
-      const viewers: Who[] = route.includes('action')
+      const viewers: Who[] = /action|MCP/.test(route)
         ? ['owner', 'admin']
         : ['owner', 'admin', 'service'];
       for (const who of viewers) {
@@ -375,6 +414,14 @@ describe('entities a person may not read do not leak through catalog answers', (
               },
             )
           ).body,
+      ],
+      [
+        'the MCP query tool',
+        async (who, ref) =>
+          mcpTool(who, 'catalog.query-catalog-entities', {
+            query: { 'relations.ownerOf': ref },
+            fields: ['metadata.name'],
+          }),
       ],
     ];
 
