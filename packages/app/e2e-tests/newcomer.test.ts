@@ -73,6 +73,12 @@ test('the home page shows what I own, my groups and the portal docs, with no pag
       .getByRole('list', { name: 'My groups' })
       .getByRole('link', { name: 'payments-api' }),
   ).toBeVisible();
+  // The policy lets everyone signed in run the Node.js service template.
+  await expect(
+    page
+      .getByRole('list', { name: 'Templates I can run' })
+      .getByRole('link', { name: 'Node.js service' }),
+  ).toBeVisible();
   await expect(
     page
       .getByRole('list', { name: 'About this portal' })
@@ -186,4 +192,34 @@ test('the tenant group page opens with the ingestion status at the top and a bou
   const graph = page.locator('svg#dependency-graph').first();
   const graphBox = (await graph.boundingBox())!;
   expect(graphBox.height).toBeLessThanOrEqual(480);
+});
+
+test('catalog names wrap between words, never inside one', async ({ page }) => {
+  await signInAs(page, 'Ada Admin');
+  const name = page
+    .getByRole('table')
+    .getByRole('link', { name: 'Backstage Entra Starter' });
+  await expect(async () => {
+    await page.goto('/catalog?filters[kind]=component&filters[user]=all');
+    await expect(name).toBeVisible({ timeout: 5_000 });
+  }).toPass({ timeout: 60_000 });
+  // The link is at least as wide as its longest word set in the same font;
+  // a word broken across lines would make it narrower.
+  const fits = await name.evaluate(link => {
+    const words = (link.textContent ?? '').trim().split(/\s+/);
+    const probe = document.createElement('span');
+    probe.style.cssText =
+      'position:absolute;visibility:hidden;white-space:nowrap';
+    probe.style.font = getComputedStyle(link).font;
+    link.appendChild(probe);
+    const widest = Math.max(
+      ...words.map(w => {
+        probe.textContent = w;
+        return probe.getBoundingClientRect().width;
+      }),
+    );
+    probe.remove();
+    return link.getBoundingClientRect().width + 0.5 >= widest;
+  });
+  expect(fits).toBe(true);
 });

@@ -151,7 +151,7 @@ export function MyGroups() {
         />
       ))}
       footer={
-        <Link to="/my-access">Groups they are in, and what I may do</Link>
+        <Link to="/my-access">My access: nested groups and what I may do</Link>
       }
     />
   );
