@@ -1,4 +1,21 @@
 export interface Config {
+  auth?: {
+    providers?: {
+      microsoft?: {
+        [authEnvironment: string]: {
+          /**
+           * The portal's Entra client id (declared in full by
+           * plugins/auth-backend-module-entra-provider). The
+           * `entra-delegated-token` form decorator asks for
+           * `api://<client id>/access_as_user`, the audience the deploy
+           * actions check; a client id is public (it is in every sign-in URL).
+           * @visibility frontend
+           */
+          clientId: string;
+        };
+      };
+    };
+  };
   permission?: {
     /**
      * The parts of the ownership policy (declared in full by

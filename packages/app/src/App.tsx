@@ -5,6 +5,7 @@ import { homeModule } from './modules/home';
 import { signInModule } from './modules/signIn';
 import { entraOrgStatusModule } from './modules/entraOrgStatus';
 import { accessPlugin, catalogAccessModule } from './modules/access';
+import { deployIdentityModule } from './modules/deployIdentity';
 
 export default createApp({
   features: [
@@ -15,5 +16,6 @@ export default createApp({
     entraOrgStatusModule,
     accessPlugin,
     catalogAccessModule,
+    deployIdentityModule,
   ],
 });
