@@ -13,7 +13,12 @@ export {
 } from './resolvers';
 export { readEntraProviderConfig } from './providerConfig';
 export type { EntraProviderConfig } from './providerConfig';
-export { NestedGroupOwnershipResolver, MAX_GROUP_NESTING } from './ownership';
+export {
+  NestedGroupOwnershipResolver,
+  MAX_GROUP_NESTING,
+  ENTRA_ACCOUNT_ENABLED_ANNOTATION,
+  isDisabledUser,
+} from './ownership';
 export {
   logRequestsWithoutOAuthSecrets,
   redactOAuthSecrets,

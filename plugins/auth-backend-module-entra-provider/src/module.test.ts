@@ -18,6 +18,7 @@ import {
   startAuthBackend,
 } from './__testUtils__/backend';
 import { startTokenRewritingProxy } from './__testUtils__/tokenRewritingProxy';
+import { ENTRA_ACCOUNT_ENABLED_ANNOTATION } from './ownership';
 import {
   ENTRA_TENANT_ID_ANNOTATION,
   ENTRA_USER_ID_ANNOTATION,
@@ -83,11 +84,16 @@ describe('Entra sign-in (provider id microsoft) against the emulator', () => {
   beforeAll(async () => {
     emulator = await startTestEmulator({ dataDir });
     proxy = await startTokenRewritingProxy(emulator, dataDir);
-    const direct = await startAuthBackend(emulator, {
+    const directEntities = seedEntities(emulator, {
       // Omitted from the catalog: someone Entra knows but the portal does not.
-      entities: seedEntities(emulator, {
-        omitUpns: ['grace.green@contoso.example'],
-      }),
+      omitUpns: ['grace.green@contoso.example'],
+    });
+    // Kept by an ingestion that marks disabled accounts instead of dropping them.
+    directEntities.find(
+      e => e.kind === 'User' && e.metadata.name === 'hiro.honda',
+    )!.metadata.annotations![ENTRA_ACCOUNT_ENABLED_ANNOTATION] = 'false';
+    const direct = await startAuthBackend(emulator, {
+      entities: directEntities,
     });
     baseUrl = direct.baseUrl;
     const viaProxy = await startAuthBackend(emulator, {
@@ -243,6 +249,16 @@ describe('Entra sign-in (provider id microsoft) against the emulator', () => {
     expect(error.name).toBe('NotFoundError');
     expect(error.message).toMatch(
       /catalog has no User with annotation graph\.microsoft\.com\/user-id=/,
+    );
+  });
+
+  it('refuses a person whose User the catalog marks disabled, saying so', async () => {
+    const result = await signIn(baseUrl, 'hiro.honda@contoso.example');
+    const { response, error } = readPopupResponse(result.body);
+    expect(response).toBeUndefined();
+    expect(error.name).toBe('NotAllowedError');
+    expect(error.message).toMatch(
+      /user:default\/hiro\.honda is marked disabled in the portal's catalog/,
     );
   });
 
@@ -447,6 +463,25 @@ describe('Entra sign-in (provider id microsoft) against the emulator', () => {
       expect(refreshCookies(res)).toEqual([
         expect.stringMatching(
           /^microsoft-refresh-token=; Max-Age=0; Path=\/api\/auth\/microsoft; Expires=[^;]+; HttpOnly; SameSite=Lax$/,
+        ),
+      ]);
+    });
+
+    it('clears the session cookie when the catalog marks the User disabled', async () => {
+      const { sessionCookie } = await signIn(
+        viaProxyUrl,
+        'hiro.honda@contoso.example',
+      );
+      const res = await refreshSession(baseUrl, sessionCookie!);
+      expect(res.status).toBe(401);
+      expect((await res.json()).error).toMatchObject({
+        message: expect.stringMatching(
+          /user:default\/hiro\.honda is marked disabled in the portal's catalog \(graph\.microsoft\.com\/account-enabled: false/,
+        ),
+      });
+      expect(refreshCookies(res)).toEqual([
+        expect.stringMatching(
+          /^microsoft-refresh-token=; Max-Age=0; Path=\/api\/auth\/microsoft;/,
         ),
       ]);
     });

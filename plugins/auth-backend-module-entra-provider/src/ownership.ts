@@ -5,8 +5,23 @@ import {
   RELATION_MEMBER_OF,
   stringifyEntityRef,
 } from '@backstage/catalog-model';
+import { NotAllowedError } from '@backstage/errors';
 import { AuthOwnershipResolver } from '@backstage/plugin-auth-node';
 import { CatalogService } from '@backstage/plugin-catalog-node';
+
+/**
+ * Marks a User whose Entra account is disabled, for ingestion that keeps
+ * such Users (org ingestion as shipped leaves them out): `'false'` refuses
+ * sign-in, refresh and, through the ownership policy, every permission.
+ */
+export const ENTRA_ACCOUNT_ENABLED_ANNOTATION =
+  'graph.microsoft.com/account-enabled';
+
+/** Whether the catalog marks this User's Entra account as disabled. */
+export function isDisabledUser(entity: Entity): boolean {
+  const value = entity.metadata.annotations?.[ENTRA_ACCOUNT_ENABLED_ANNOTATION];
+  return value?.trim().toLocaleLowerCase('en-US') === 'false';
+}
 
 /** Deepest group nesting followed; deeper parents are logged and ignored. */
 export const MAX_GROUP_NESTING = 10;
@@ -16,6 +31,11 @@ export const MAX_GROUP_NESTING = 10;
  * nested groups included. Read from the catalog (which org ingestion keeps
  * current), not from token `groups` claims, which stop at 200 and carry ids
  * rather than entity refs. One batched query per nesting level.
+ *
+ * A User marked disabled ({@link ENTRA_ACCOUNT_ENABLED_ANNOTATION}) has no
+ * ownership: resolving it throws `NotAllowedError`, which refuses sign-in and
+ * refresh (and clears the session cookie), and which the ownership policy,
+ * asking the same resolver, turns into "signed out".
  */
 export class NestedGroupOwnershipResolver implements AuthOwnershipResolver {
   constructor(
@@ -28,6 +48,15 @@ export class NestedGroupOwnershipResolver implements AuthOwnershipResolver {
   async resolveOwnershipEntityRefs(
     entity: Entity,
   ): Promise<{ ownershipEntityRefs: string[] }> {
+    if (isDisabledUser(entity)) {
+      throw new NotAllowedError(
+        `${stringifyEntityRef(
+          entity,
+        )} is marked disabled in the portal's catalog ` +
+          `(${ENTRA_ACCOUNT_ENABLED_ANNOTATION}: false, from Microsoft Entra ID); ` +
+          'an Entra admin re-enables the account, and ingestion brings it back.',
+      );
+    }
     const relationTargets = (e: Entity | null | undefined, type: string) =>
       (e?.relations ?? [])
         .filter(r => r.type === type)
