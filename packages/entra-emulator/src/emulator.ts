@@ -99,7 +99,18 @@ export interface EntraEmulator {
   /** Changes the directory while running, as an Entra admin would; Graph answers follow. */
   directory: Pick<
     Directory,
-    'addUser' | 'removeUser' | 'moveMember' | 'setAccountEnabled'
+    | 'addUser'
+    | 'removeUser'
+    | 'restoreUser'
+    | 'purgeDeletedUser'
+    | 'updateUser'
+    | 'addGroup'
+    | 'removeGroup'
+    | 'addMember'
+    | 'removeMember'
+    | 'moveMember'
+    | 'setAccountEnabled'
+    | 'expireDeltaTokens'
   >;
   close(): Promise<void>;
 }
@@ -228,7 +239,16 @@ export async function createEntraEmulator(
     signToken: claims => signJwt(ctx.key, claims),
     directory: {
       addUser: (user, groupIds) => directory.addUser(user, groupIds),
-      removeUser: id => directory.removeUser(id),
+      removeUser: (id, opts) => directory.removeUser(id, opts),
+      restoreUser: id => directory.restoreUser(id),
+      purgeDeletedUser: id => directory.purgeDeletedUser(id),
+      updateUser: (id, patch) => directory.updateUser(id, patch),
+      addGroup: group => directory.addGroup(group),
+      removeGroup: id => directory.removeGroup(id),
+      addMember: (groupId, memberId) => directory.addMember(groupId, memberId),
+      removeMember: (groupId, memberId) =>
+        directory.removeMember(groupId, memberId),
+      expireDeltaTokens: () => directory.expireDeltaTokens(),
       moveMember: (memberId, from, to) =>
         directory.moveMember(memberId, from, to),
       setAccountEnabled: (idOrUpn, enabled) =>

@@ -5,6 +5,7 @@ import { JwtClaims } from '../oidc/jwt';
 import { GRAPH_APP_ID } from '../oidc/resources';
 import { SeedUser } from '../types';
 import { sendCollection, sendCount, readSelect } from './collection';
+import { DeltaQueries } from './delta';
 import { GraphError, graphErrors, sendGraphError } from './errors';
 import { generatePhoto, PHOTO_SIZES } from './photos';
 import {
@@ -49,6 +50,7 @@ class GraphView {
 export function createGraphRouter(ctx: EmulatorContext): Router {
   const router = Router();
   let view: GraphView | undefined;
+  const delta = new DeltaQueries(ctx);
   router.use(express.json());
   router.all('*', (req: Request, res: Response) => {
     try {
@@ -58,7 +60,7 @@ export function createGraphRouter(ctx: EmulatorContext): Router {
         .split('/')
         .filter(Boolean)
         .map(decodeURIComponent);
-      const body = dispatch(ctx, view, req, res, claims, segments);
+      const body = dispatch(ctx, view, delta, req, res, claims, segments);
       if (body !== undefined) res.json(body);
     } catch (e) {
       if (e instanceof GraphError) sendGraphError(req, res, e);
@@ -128,6 +130,7 @@ function answerFor(
 function dispatch(
   ctx: EmulatorContext,
   view: GraphView,
+  delta: DeltaQueries,
   req: Request,
   res: Response,
   claims: JwtClaims,
@@ -150,6 +153,14 @@ function dispatch(
       keepType: false,
       expand: expandUser(ctx, view),
     });
+  }
+  if (s[0] === 'users' && get && s.length === 2 && s[1] === 'delta') {
+    requirePermission(claims, READ_USERS);
+    return answer.single(delta.answer(req, 'users'));
+  }
+  if (s[0] === 'groups' && get && s.length === 2 && s[1] === 'delta') {
+    requirePermission(claims, READ_GROUPS);
+    return answer.single(delta.answer(req, 'groups'));
   }
   if (s[0] === 'users' && s.length >= 2) {
     const user = ctx.directory.findUser(s[1]);

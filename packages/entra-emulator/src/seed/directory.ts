@@ -6,6 +6,15 @@ import {
   SeedUser,
 } from '../types';
 
+/**
+ * One entry of the directory's change log, which Graph's delta queries read:
+ * a user or group whose properties changed (or that appeared or went), or a
+ * direct membership that was added or removed.
+ */
+export type DirectoryChange =
+  | { seq: number; kind: 'user' | 'group'; id: string }
+  | { seq: number; kind: 'member'; groupId: string; memberId: string };
+
 /** A person and the tenant they belong to. */
 export interface Account {
   user: SeedUser;
@@ -29,6 +38,24 @@ export class Directory {
   private readonly foreignAccounts = new Map<string, Account>();
   /** Increases with every change, so views built from the directory know when to rebuild. */
   version = 0;
+  /** Every change since start, in order; `seq` increases by one per entry. */
+  readonly changes: DirectoryChange[] = [];
+  /** Sequence number of the last change (0 before any). */
+  changeSeq = 0;
+  /**
+   * Delta tokens issued before this sequence number have expired: Entra
+   * keeps delta state for a limited time only (see
+   * {@link Directory.expireDeltaTokens}).
+   */
+  deltaFloor = 0;
+  /**
+   * Soft-deleted people (Entra's deleted items, restorable for 30 days), with
+   * the groups they were direct members of.
+   */
+  readonly deletedUsers = new Map<
+    string,
+    { user: SeedUser; groupIds: string[] }
+  >();
 
   constructor(readonly seed: EmulatorSeed) {
     this.users = seed.users;
@@ -83,20 +110,111 @@ export class Directory {
 
   /** Adds a person, optionally as a direct member of `groupIds`. */
   addUser(user: SeedUser, groupIds: string[] = []): void {
-    if (this.usersById.has(user.id)) {
+    if (this.usersById.has(user.id) || this.deletedUsers.has(user.id)) {
       throw new Error(`A user with id ${user.id} already exists`);
     }
     this.users.push(user);
-    for (const id of groupIds) this.requireGroup(id).members.push(user.id);
+    this.record({ kind: 'user', id: user.id });
+    for (const id of groupIds) this.pushMember(this.requireGroup(id), user.id);
     this.reindex();
   }
 
-  /** Deletes a person and their memberships, as deleting a user in Entra does. */
-  removeUser(id: string): void {
+  /**
+   * Deletes a person and their memberships, as deleting a user in Entra
+   * does: soft, into deleted items ({@link Directory.restoreUser} brings
+   * them back), or for good with `permanent`.
+   */
+  removeUser(id: string, options: { permanent?: boolean } = {}): void {
     const index = this.users.findIndex(u => u.id === id);
     if (index < 0) throw new Error(`No user with id ${id}`);
-    this.users.splice(index, 1);
-    for (const g of this.groups) g.members = g.members.filter(m => m !== id);
+    const [user] = this.users.splice(index, 1);
+    const groupIds = this.memberOf(id);
+    for (const gid of groupIds) this.pullMember(this.requireGroup(gid), id);
+    if (!options.permanent) this.deletedUsers.set(id, { user, groupIds });
+    this.record({ kind: 'user', id });
+    this.reindex();
+  }
+
+  /** Deletes a soft-deleted person for good (emptying deleted items). */
+  purgeDeletedUser(id: string): void {
+    if (!this.deletedUsers.delete(id)) {
+      throw new Error(`No deleted user with id ${id}`);
+    }
+    this.record({ kind: 'user', id });
+  }
+
+  /** Restores a soft-deleted person with the direct memberships they had. */
+  restoreUser(id: string): SeedUser {
+    const deleted = this.deletedUsers.get(id);
+    if (!deleted) throw new Error(`No deleted user with id ${id}`);
+    this.deletedUsers.delete(id);
+    this.users.push(deleted.user);
+    this.record({ kind: 'user', id });
+    for (const gid of deleted.groupIds) {
+      const group = this.groupsById.get(gid);
+      if (group) this.pushMember(group, id);
+    }
+    this.reindex();
+    return deleted.user;
+  }
+
+  /** Changes a person's properties (a rename, a new job title). */
+  updateUser(
+    id: string,
+    patch: Partial<Omit<SeedUser, 'id' | 'accountEnabled'>>,
+  ): SeedUser {
+    const user = this.usersById.get(id);
+    if (!user) throw new Error(`No user with id ${id}`);
+    Object.assign(user, patch);
+    this.record({ kind: 'user', id });
+    this.reindex();
+    return user;
+  }
+
+  /** Adds a group, with its direct members. */
+  addGroup(group: SeedGroup): void {
+    if (this.groupsById.has(group.id)) {
+      throw new Error(`A group with id ${group.id} already exists`);
+    }
+    const members = group.members;
+    this.groups.push({ ...group, members: [] });
+    const added = this.groups[this.groups.length - 1];
+    this.record({ kind: 'group', id: group.id });
+    for (const m of members) this.pushMember(added, m);
+    this.reindex();
+  }
+
+  /** Deletes a group; its members stay, it is no longer their parent. */
+  removeGroup(id: string): void {
+    const index = this.groups.findIndex(g => g.id === id);
+    if (index < 0) throw new Error(`No group with id ${id}`);
+    this.groups.splice(index, 1);
+    for (const gid of this.memberOf(id)) {
+      const parent = this.groupsById.get(gid);
+      if (parent) this.pullMember(parent, id);
+    }
+    this.record({ kind: 'group', id });
+    this.reindex();
+  }
+
+  /** Makes a user or group a direct member of a group (nesting, for a group). */
+  addMember(groupId: string, memberId: string): void {
+    const group = this.requireGroup(groupId);
+    if (!this.usersById.has(memberId) && !this.groupsById.has(memberId)) {
+      throw new Error(`No user or group with id ${memberId}`);
+    }
+    if (group.members.includes(memberId)) return;
+    this.pushMember(group, memberId);
+    this.reindex();
+  }
+
+  /** Removes a direct member (user or group) from a group. */
+  removeMember(groupId: string, memberId: string): void {
+    const group = this.requireGroup(groupId);
+    if (!group.members.includes(memberId)) {
+      throw new Error(`${memberId} is not a member of group ${groupId}`);
+    }
+    this.pullMember(group, memberId);
     this.reindex();
   }
 
@@ -106,9 +224,37 @@ export class Directory {
     if (!from.members.includes(memberId)) {
       throw new Error(`${memberId} is not a member of group ${fromGroupId}`);
     }
-    from.members = from.members.filter(m => m !== memberId);
-    this.requireGroup(toGroupId).members.push(memberId);
+    this.pullMember(from, memberId);
+    this.pushMember(this.requireGroup(toGroupId), memberId);
     this.reindex();
+  }
+
+  /**
+   * Makes every delta token issued so far expire, as Entra does when it has
+   * dropped a tenant's delta state: the next delta call answers 410.
+   */
+  expireDeltaTokens(): void {
+    this.deltaFloor = this.changeSeq + 1;
+    // A token for the current state would otherwise still be valid.
+    this.changeSeq++;
+  }
+
+  private pushMember(group: SeedGroup, memberId: string) {
+    group.members.push(memberId);
+    this.record({ kind: 'member', groupId: group.id, memberId });
+  }
+
+  private pullMember(group: SeedGroup, memberId: string) {
+    group.members = group.members.filter(m => m !== memberId);
+    this.record({ kind: 'member', groupId: group.id, memberId });
+  }
+
+  private record(
+    change:
+      | { kind: 'user' | 'group'; id: string }
+      | { kind: 'member'; groupId: string; memberId: string },
+  ) {
+    this.changes.push({ ...change, seq: ++this.changeSeq } as DirectoryChange);
   }
 
   /**
@@ -120,6 +266,8 @@ export class Directory {
     const user = this.findAccount(idOrUpn)?.user;
     if (!user) throw new Error(`No user with id or UPN ${idOrUpn}`);
     user.accountEnabled = enabled;
+    if (this.usersById.get(user.id) === user)
+      this.record({ kind: 'user', id: user.id });
     this.reindex();
     return user;
   }
