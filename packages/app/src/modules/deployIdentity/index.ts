@@ -8,7 +8,10 @@ import {
   createScaffolderFormDecorator,
   FormDecoratorBlueprint,
 } from '@backstage/plugin-scaffolder-react/alpha';
-import { addDelegatedToken, DELEGATED_TOKEN_DECORATOR_ID } from './delegatedToken';
+import {
+  addDelegatedToken,
+  DELEGATED_TOKEN_DECORATOR_ID,
+} from './delegatedToken';
 
 export { DELEGATED_TOKEN_SECRET } from './delegatedToken';
 
