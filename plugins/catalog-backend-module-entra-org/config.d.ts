@@ -1,3 +1,5 @@
+import { HumanDuration } from '@backstage/types';
+
 export interface Config {
   catalog?: {
     providers?: {
@@ -13,13 +15,34 @@ export interface Config {
            * so can sign in. Default `exclude`.
            */
           guests?: 'include' | 'exclude';
+          /**
+           * Delta ingestion: between full rounds, Graph's `/users/delta`
+           * and `/groups/delta` are polled and only what changed is applied
+           * to the catalog. The provider's `schedule.frequency` then sets
+           * how often the whole organisation is read anyway (the
+           * reconciliation; daily is enough). Delta is off, with a warning,
+           * when user/group filters, searches, expands, paths or
+           * userGroupMember settings are set: Graph's delta cannot apply
+           * them.
+           */
+          delta?: {
+            /** Whether to poll delta queries between full rounds. Default true. */
+            enabled?: boolean;
+            /**
+             * How often to poll, e.g. `{ seconds: 30 }` (the default) or an
+             * ISO duration (`PT30S`); at least one second. Each quiet poll
+             * costs two Graph requests.
+             */
+            frequency?: HumanDuration | string;
+          };
           deletionGuard?: {
             /**
              * Share (0–1) of the users, the groups or the memberships
              * (group members and nested groups) the last applied run
              * ingested that one run may remove. A run removing more is
              * refused and the catalog kept; an admin can allow one run past
-             * it. Default 0.2.
+             * it. Delta polls are held to the sum of what they removed since
+             * the last full round. Default 0.2.
              */
             maxDeletionShare?: number;
           };

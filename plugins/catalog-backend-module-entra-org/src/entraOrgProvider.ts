@@ -2,14 +2,17 @@ import {
   LoggerService,
   SchedulerServiceTaskRunner,
 } from '@backstage/backend-plugin-api';
+import { randomUUID } from 'node:crypto';
 import {
   ANNOTATION_LOCATION,
   ANNOTATION_ORIGIN_LOCATION,
   Entity,
   GroupEntity,
+  stringifyEntityRef,
   UserEntity,
 } from '@backstage/catalog-model';
 import {
+  MicrosoftGraphClient,
   MicrosoftGraphProviderConfig,
   readMicrosoftGraphOrg,
 } from '@backstage/plugin-catalog-backend-module-msgraph';
@@ -19,8 +22,20 @@ import {
 } from '@backstage/plugin-catalog-node';
 import { EntraEntityNaming, GuestPolicy, USER_SELECT } from './entityNames';
 import { RejectedEntity, validateEntities } from './entityValidation';
+import {
+  applyDelta,
+  DeltaCursor,
+  DeltaStateStore,
+  DeltaTokenExpiredError,
+  DirectorySnapshot,
+  latestDeltaLink,
+  readDelta,
+  recordingClient,
+  snapshotClient,
+} from './deltaSync';
 import { ResilientGraphClient } from './graphClient';
 import {
+  DeltaPollStatus,
   IngestionCounts,
   IngestionRunStatus,
   ProviderState,
@@ -61,6 +76,50 @@ export interface EntraOrgProviderOptions {
    * backend; a recorder in tests).
    */
   scheduleRetry?: (delayMs: number) => void;
+  /**
+   * Delta ingestion: between full rounds, each tick of the task runner reads
+   * only what changed (`/users/delta`, `/groups/delta`). Off when absent.
+   */
+  delta?: {
+    store: DeltaStateStore;
+    /** How often a full round (the reconciliation) runs anyway. */
+    fullRoundEveryMs: number;
+  };
+}
+
+/** Group properties the naming and the transformers read. */
+const GROUP_DELTA_SELECT = [
+  'id',
+  'displayName',
+  'description',
+  'mail',
+  'mailNickname',
+  'securityEnabled',
+  'groupTypes',
+];
+
+/**
+ * Settings delta queries cannot honour: Graph's delta takes no `$filter` on
+ * arbitrary properties, no `$search` and no `$expand`, and the snapshot
+ * cannot know which groups a member filter would pick.
+ */
+export function deltaUnsupportedBy(
+  config: MicrosoftGraphProviderConfig,
+): string[] {
+  const keys: Array<[keyof MicrosoftGraphProviderConfig, string]> = [
+    ['userFilter', 'user.filter'],
+    ['userExpand', 'user.expand'],
+    ['userPath', 'user.path'],
+    ['groupFilter', 'group.filter'],
+    ['groupSearch', 'group.search'],
+    ['groupExpand', 'group.expand'],
+    ['groupPath', 'group.path'],
+    ['groupIncludeSubGroups', 'group.includeSubGroups'],
+    ['userGroupMemberFilter', 'userGroupMember.filter'],
+    ['userGroupMemberSearch', 'userGroupMember.search'],
+    ['userGroupMemberPath', 'userGroupMember.path'],
+  ];
+  return keys.filter(([k]) => config[k] !== undefined).map(([, n]) => n);
 }
 
 type Counts = IngestionCounts;
@@ -74,6 +133,75 @@ interface OrgRead {
   users: UserEntity[];
   groups: GroupEntity[];
   rejected: RejectedEntity[];
+}
+
+const USER_ID = 'graph.microsoft.com/user-id';
+const GROUP_ID = 'graph.microsoft.com/group-id';
+
+/** An entity set keyed by ref, with each entity's JSON to compare by. */
+interface Derived {
+  revision: string;
+  entities: Map<string, { entity: Entity; json: string }>;
+}
+
+function derive(revision: string, read: OrgRead): Derived {
+  const entities = new Map<string, { entity: Entity; json: string }>();
+  for (const entity of [...read.users, ...read.groups]) {
+    entities.set(stringifyEntityRef(entity), {
+      entity,
+      json: JSON.stringify(entity),
+    });
+  }
+  return { revision, entities };
+}
+
+/**
+ * Graph object ids of the users and groups, and membership edges (member id
+ * to group id, the root's children left out as in {@link countMemberships}).
+ * Counted by object id so that a rename, which changes refs, removes nothing.
+ */
+function objectsOf(derived: Derived) {
+  const idByRef = new Map<string, string>();
+  for (const [ref, { entity }] of derived.entities) {
+    const a = entity.metadata.annotations ?? {};
+    const id = a[USER_ID] ?? a[GROUP_ID];
+    if (id) idByRef.set(ref, id);
+  }
+  const users = new Set<string>();
+  const groups = new Set<string>();
+  const memberships = new Set<string>();
+  for (const [ref, { entity }] of derived.entities) {
+    const id = idByRef.get(ref);
+    if (entity.kind === 'User') {
+      if (id) users.add(id);
+      for (const g of (entity as UserEntity).spec.memberOf ?? []) {
+        const gid = idByRef.get(g);
+        if (id && gid) memberships.add(`${id}>${gid}`);
+      }
+    } else {
+      // The root (the tenant) has no group id and is not counted.
+      if (!id) continue;
+      groups.add(id);
+      for (const c of (entity as GroupEntity).spec.children) {
+        const cid = idByRef.get(c);
+        if (cid) memberships.add(`${cid}>${id}`);
+      }
+    }
+  }
+  return { users, groups, memberships };
+}
+
+function removedCounts(before: Derived, after: Derived): Counts {
+  const b = objectsOf(before);
+  const a = objectsOf(after);
+  const gone = (x: Set<string>, y: Set<string>) =>
+    [...x].filter(v => !y.has(v)).length;
+  // Groups count the root as the full read does; it is never removed here.
+  return {
+    users: gone(b.users, a.users),
+    groups: gone(b.groups, a.groups),
+    memberships: gone(b.memberships, a.memberships),
+  };
 }
 
 /**
@@ -116,11 +244,21 @@ const KIND_TEXT: Record<keyof Counts, string> = {
  */
 export class EntraOrgEntityProvider implements EntityProvider {
   private connection?: EntityProviderConnection;
+  /** The entities last derived from the stored snapshot, by its revision. */
+  private derived?: Derived;
 
   constructor(private readonly options: EntraOrgProviderOptions) {}
 
   get providerId(): string {
     return this.options.config.id;
+  }
+
+  /** Whether changes arrive by delta polls between full rounds. */
+  get deltaEnabled(): boolean {
+    return (
+      this.options.delta !== undefined &&
+      deltaUnsupportedBy(this.options.config).length === 0
+    );
   }
 
   getProviderName(): string {
@@ -132,7 +270,7 @@ export class EntraOrgEntityProvider implements EntityProvider {
     await this.options.taskRunner.run({
       id: this.options.taskId,
       fn: async () => {
-        await this.read();
+        await this.tick();
       },
     });
   }
@@ -195,8 +333,13 @@ export class EntraOrgEntityProvider implements EntityProvider {
 
     const signal = client.beginRun();
     let read: OrgRead;
+    let links: Omit<DeltaCursor, 'syncedAt'> | undefined;
+    let recorded: DirectorySnapshot | undefined;
     try {
-      read = await this.readOrg(signal);
+      links = await this.latestLinks(signal);
+      const recorder = links ? recordingClient(client) : undefined;
+      recorded = recorder?.snapshot;
+      read = await this.readOrg(signal, recorder?.client);
     } catch (error) {
       readMs = Date.now() - startedAt.getTime();
       const message = `Reading the organisation from Microsoft Graph failed: ${
@@ -271,8 +414,28 @@ export class EntraOrgEntityProvider implements EntityProvider {
       },
       // A pending override is for the next run only, used or not; one set
       // while this run was going on is for the run after it.
-      { baseline: counts, ...(state.override && { override: undefined }) },
+      {
+        baseline: counts,
+        ...(state.override && { override: undefined }),
+        lastReconciledAt: new Date().toISOString(),
+        deltaRemoved: undefined,
+        fullRoundRequested: undefined,
+      },
     );
+    if (this.options.delta) {
+      if (links && recorded) {
+        const revision = randomUUID();
+        await this.options.delta.store.save(this.providerId, {
+          cursor: { ...links, syncedAt: startedAt.toISOString() },
+          snapshot: recorded,
+          revision,
+        });
+        this.derived = derive(revision, read);
+      } else {
+        await this.options.delta.store.clear(this.providerId);
+        this.derived = undefined;
+      }
+    }
     const { graph } = status;
     logger.info(
       // bench/org-ingestion.cjs reads this line up to "Graph requests".
@@ -293,6 +456,294 @@ export class EntraOrgEntityProvider implements EntityProvider {
     return status;
   }
 
+  /** The delta queries' first URLs, with the properties the reader needs. */
+  private deltaUrls() {
+    const { config } = this.options;
+    const base = config.target.replace(/\/+$/, '');
+    const userSelect = [...(config.userSelect ?? USER_SELECT)];
+    for (const k of ['id', 'accountEnabled']) {
+      if (!userSelect.some(s => s.toLowerCase() === k.toLowerCase()))
+        userSelect.push(k);
+    }
+    const groupSelect = [
+      ...new Set([...(config.groupSelect ?? GROUP_DELTA_SELECT), 'id']),
+      'members',
+    ];
+    return {
+      users: `${base}/users/delta?$select=${userSelect.join(',')}`,
+      groups: `${base}/groups/delta?$select=${groupSelect.join(',')}`,
+    };
+  }
+
+  /**
+   * deltaLinks for now, taken before a full read. Undefined (delta off until
+   * the next full round, logged) when delta is off or Graph refuses them.
+   */
+  private async latestLinks(
+    signal: AbortSignal,
+  ): Promise<Omit<DeltaCursor, 'syncedAt'> | undefined> {
+    if (!this.options.delta) return undefined;
+    const unsupported = deltaUnsupportedBy(this.options.config);
+    if (unsupported.length) {
+      this.options.logger.warn(
+        `Entra org delta ingestion is off for provider ${
+          this.providerId
+        }: Graph's delta queries cannot apply ${unsupported.join(
+          ', ',
+        )}. Changes arrive with each full round; remove those settings to get them within the delta interval.`,
+      );
+      return undefined;
+    }
+    const urls = this.deltaUrls();
+    const { client } = this.options;
+    try {
+      return {
+        usersLink: await latestDeltaLink(client, urls.users, signal),
+        groupsLink: await latestDeltaLink(client, urls.groups, signal),
+      };
+    } catch (error) {
+      if (signal.aborted) throw error;
+      this.options.logger.warn(
+        `Entra org delta ingestion could not start for provider ${
+          this.providerId
+        } (changes wait for the next full round; the app registration needs the same Graph permissions as the full read): ${
+          (error as Error).message
+        }`,
+      );
+      return undefined;
+    }
+  }
+
+  /**
+   * One tick of the provider's task: a full round when none has been applied
+   * yet, when the reconciliation is due or an admin asked for one; a delta
+   * poll otherwise. A full round backing off after a failure waits for its
+   * retry; delta polls go on meanwhile.
+   */
+  async tick(): Promise<IngestionRunStatus | DeltaPollStatus | undefined> {
+    const { delta, store } = this.options;
+    if (!delta) return this.read();
+    const state = await store.get(this.providerId);
+    const cursor = await delta.store.cursorOf(this.providerId);
+    const now = Date.now();
+    const reconciledAt = state.lastReconciledAt
+      ? Date.parse(state.lastReconciledAt)
+      : 0;
+    // Without a cursor (Graph refused delta at the last full round) changes
+    // wait for the next full round, as that round's warning said.
+    const fullDue =
+      !state.lastReconciledAt ||
+      state.fullRoundRequested === true ||
+      now - reconciledAt >= delta.fullRoundEveryMs;
+    const backingOff =
+      state.lastRun?.nextAttemptAt !== undefined &&
+      Date.parse(state.lastRun.nextAttemptAt) > now &&
+      !state.fullRoundRequested;
+    if (fullDue && !backingOff) return this.read();
+    if (cursor && !fullDue) return this.poll();
+    return state.lastRun;
+  }
+
+  /** Makes the next tick a full round (run now, allow removal). */
+  async requestFullRound(): Promise<void> {
+    await this.options.store.update(this.providerId, {
+      fullRoundRequested: true,
+    });
+  }
+
+  /** The delta cursor's last answer, for the status card. */
+  async deltaCursor(): Promise<{ syncedAt: string } | undefined> {
+    const cursor = await this.options.delta?.store.cursorOf(this.providerId);
+    return cursor && { syncedAt: cursor.syncedAt };
+  }
+
+  /**
+   * One delta poll: reads what changed since the stored deltaLinks, applies
+   * it to the stored snapshot, derives the entities from the snapshot with
+   * the full read's own reader, naming and validation (so nesting, names
+   * and the disabled-account rule are recomputed over the whole set), and
+   * sends the catalog only the difference. A poll that fails changes
+   * nothing and keeps the cursor, so the next one reads the same changes
+   * again. An expired token starts a full round.
+   */
+  async poll(): Promise<DeltaPollStatus | IngestionRunStatus> {
+    if (!this.connection) throw new Error('Not connected to the catalog');
+    const { client, store, logger } = this.options;
+    const deltaStore = this.options.delta!.store;
+    const startedAt = new Date();
+    const state = await store.get(this.providerId);
+    const finish = async (
+      poll: Omit<
+        DeltaPollStatus,
+        'startedAt' | 'finishedAt' | 'durationMs' | 'graph'
+      >,
+    ): Promise<DeltaPollStatus> => {
+      const finishedAt = new Date();
+      const status: DeltaPollStatus = {
+        startedAt: startedAt.toISOString(),
+        finishedAt: finishedAt.toISOString(),
+        durationMs: finishedAt.getTime() - startedAt.getTime(),
+        graph: client.currentStats(),
+        ...poll,
+      };
+      await store.update(this.providerId, {
+        lastDelta: status,
+        ...(status.outcome === 'applied' && { lastAppliedDelta: status }),
+      });
+      return status;
+    };
+
+    const stored = await deltaStore.get(this.providerId);
+    if (!stored) return this.read();
+    const signal = client.beginRun();
+    let users: Array<Record<string, any>>;
+    let groups: Array<Record<string, any>>;
+    let cursor: DeltaCursor;
+    try {
+      const u = await readDelta(client, stored.cursor.usersLink, signal);
+      const g = await readDelta(client, stored.cursor.groupsLink, signal);
+      users = u.items;
+      groups = g.items;
+      cursor = {
+        usersLink: u.deltaLink,
+        groupsLink: g.deltaLink,
+        syncedAt: startedAt.toISOString(),
+      };
+    } catch (error) {
+      if (error instanceof DeltaTokenExpiredError) {
+        logger.warn(
+          `Entra org delta token expired (${error.message}); reading the whole organisation again.`,
+        );
+        await finish({ outcome: 'expired', error: error.message });
+        await deltaStore.clear(this.providerId);
+        this.derived = undefined;
+        return this.read();
+      }
+      const message = `Reading changes from Microsoft Graph failed: ${
+        (error as Error).message
+      }. The catalog is unchanged; the next poll reads the same changes again.`;
+      logger.error(`Entra org delta poll failed. ${message}`);
+      return finish({ outcome: 'failed', error: message });
+    }
+
+    if (users.length === 0 && groups.length === 0) {
+      await deltaStore.saveCursor(this.providerId, cursor);
+      return finish({
+        outcome: 'unchanged',
+        changed: { users: 0, groups: 0 },
+        applied: { added: 0, removed: 0 },
+      });
+    }
+
+    let before: Derived;
+    let after: Derived;
+    let changed: { users: number; groups: number };
+    const revision = randomUUID();
+    try {
+      before =
+        this.derived?.revision === stored.revision
+          ? this.derived
+          : derive(
+              stored.revision,
+              await this.deriveFrom(stored.snapshot, signal),
+            );
+      changed = applyDelta(stored.snapshot, users, groups);
+      after = derive(revision, await this.deriveFrom(stored.snapshot, signal));
+    } catch (error) {
+      const message = `Deriving the organisation from the changes failed: ${
+        (error as Error).message
+      }. The catalog is unchanged.`;
+      logger.error(`Entra org delta poll failed. ${message}`);
+      return finish({ outcome: 'failed', error: message });
+    }
+
+    const locationKey = entraOrgLocationKey(this.providerId);
+    const added = [...after.entities]
+      .filter(([ref, e]) => before.entities.get(ref)?.json !== e.json)
+      .map(([, e]) => ({ entity: e.entity, locationKey }));
+    const removed = [...before.entities.keys()]
+      .filter(ref => !after.entities.has(ref))
+      .map(entityRef => ({ entityRef, locationKey }));
+
+    // The guard holds the sum of what polls removed since the last full
+    // round against that round's baseline.
+    const removedNow = removedCounts(before, after);
+    const sum: Counts = {
+      users: (state.deltaRemoved?.users ?? 0) + removedNow.users,
+      groups: (state.deltaRemoved?.groups ?? 0) + removedNow.groups,
+      memberships:
+        (state.deltaRemoved?.memberships ?? 0) + removedNow.memberships,
+    };
+    // Against the larger of that baseline and what the catalog held before
+    // this poll: removing half of what was added since is no mass deletion.
+    const held = objectsOf(before);
+    const window = state.baseline && {
+      users: Math.max(state.baseline.users, held.users.size),
+      groups: Math.max(state.baseline.groups, held.groups.size + 1),
+      ...(state.baseline.memberships !== undefined && {
+        memberships: Math.max(
+          state.baseline.memberships,
+          held.memberships.size,
+        ),
+      }),
+    };
+    const over = this.overShare(window, sum);
+    if (over && !state.override) {
+      const error =
+        `Changes from Graph since the last full round would remove ${
+          sum[over]
+        } of the ${window![over]} ${
+          KIND_TEXT[over]
+        } it ingested or added since ` +
+        `(more than ${
+          this.maxShare() * 100
+        }%). The catalog is unchanged and polls stop at these changes. ` +
+        'If the removal is intended, an admin can allow it once (Entra org status card, or ' +
+        `POST /api/catalog/entra-org/providers/${this.providerId}/allow-removal), which reads the whole organisation again.`;
+      logger.error(`Entra org delta poll refused: ${error}`);
+      return finish({ outcome: 'refused', changed, error });
+    }
+
+    if (added.length || removed.length) {
+      try {
+        await this.connection.applyMutation({ type: 'delta', added, removed });
+      } catch (error) {
+        const message = `Applying changes to the catalog failed: ${
+          (error as Error).message
+        }`;
+        logger.error(`Entra org delta poll failed. ${message}`);
+        return finish({ outcome: 'failed', changed, error: message });
+      }
+    }
+    await deltaStore.save(this.providerId, {
+      cursor,
+      snapshot: stored.snapshot,
+      revision,
+    });
+    this.derived = after;
+    await store.update(this.providerId, {
+      deltaRemoved: sum,
+      ...(over && { override: undefined }),
+    });
+    const status = await finish({
+      outcome: 'applied',
+      changed,
+      applied: { added: added.length, removed: removed.length },
+    });
+    logger.info(
+      `Entra org delta applied ${added.length} added or changed and ${removed.length} removed entities from ${changed.users} users and ${changed.groups} groups Graph reported changed, in ${status.durationMs} ms: ${status.graph.requests} Graph requests`,
+    );
+    return status;
+  }
+
+  /** The entities a full read would produce from this snapshot. */
+  private async deriveFrom(
+    snapshot: DirectorySnapshot,
+    signal: AbortSignal,
+  ): Promise<OrgRead> {
+    return this.readOrg(signal, snapshotClient(snapshot, this.options.client));
+  }
+
   /** Lets the next run past the deletion guard once. */
   async allowNextRemoval(requestedBy: string): Promise<void> {
     await this.options.store.update(this.providerId, {
@@ -300,13 +751,16 @@ export class EntraOrgEntityProvider implements EntityProvider {
     });
   }
 
-  private async readOrg(signal: AbortSignal): Promise<OrgRead> {
+  private async readOrg(
+    signal: AbortSignal,
+    graph: MicrosoftGraphClient = this.options.client,
+  ): Promise<OrgRead> {
     const { config, client, logger } = this.options;
     const naming = new EntraEntityNaming({
       guests: this.options.guests ?? 'exclude',
     });
     try {
-      const org = await readMicrosoftGraphOrg(client, config.tenantId, {
+      const org = await readMicrosoftGraphOrg(graph, config.tenantId, {
         userFilter: config.userFilter,
         userExpand: config.userExpand,
         userSelect: config.userSelect ?? USER_SELECT,
@@ -373,6 +827,22 @@ export class EntraOrgEntityProvider implements EntityProvider {
       }
     }
     return undefined;
+  }
+
+  /** The kind whose removals exceed the share of the baseline, if any. */
+  private overShare(
+    baseline: Partial<Counts> | undefined,
+    removed: Counts,
+  ): keyof Counts | undefined {
+    if (!baseline) return undefined;
+    return (['users', 'groups', 'memberships'] as const).find(kind => {
+      const before = baseline[kind];
+      return (
+        before !== undefined &&
+        before > 0 &&
+        removed[kind] / before > this.maxShare()
+      );
+    });
   }
 
   private maxShare() {

@@ -47,6 +47,33 @@ export interface IngestionRunStatus {
   nextAttemptAt?: string;
 }
 
+/** How a delta poll ended. */
+export type DeltaOutcome =
+  | 'applied'
+  | 'unchanged'
+  | 'refused'
+  | 'failed'
+  /** Graph had no state for the token any more: a full round followed. */
+  | 'expired';
+
+/** The last delta poll of one provider. */
+export interface DeltaPollStatus {
+  startedAt: string;
+  finishedAt: string;
+  durationMs: number;
+  outcome: DeltaOutcome;
+  /** Graph objects the poll's delta pages reported, per kind. */
+  changed?: { users: number; groups: number };
+  /**
+   * What the poll's delta mutation held: entities added or replaced, and
+   * entities removed (a renamed entity is one of each).
+   */
+  applied?: { added: number; removed: number };
+  graph: GraphRunStats;
+  /** Why the poll failed or was refused; says what to do. */
+  error?: string;
+}
+
 /** A one-shot permission to apply a run the deletion guard would refuse. */
 export interface RemovalOverride {
   requestedBy: string;
@@ -61,6 +88,20 @@ export interface ProviderState {
   baseline?: { users: number; groups: number; memberships?: number };
   lastRun?: IngestionRunStatus;
   override?: RemovalOverride;
+  /** When the last full round (the reconciliation) was applied. */
+  lastReconciledAt?: string;
+  /** The last delta poll, whatever its outcome. */
+  lastDelta?: DeltaPollStatus;
+  /** The last delta poll that changed the catalog. */
+  lastAppliedDelta?: DeltaPollStatus;
+  /**
+   * What delta polls removed since the last full round: the deletion guard
+   * holds their sum against that round's baseline, so many small removals
+   * cannot add up to what one run could not do.
+   */
+  deltaRemoved?: IngestionCounts;
+  /** An admin asked for a full round (run now, allow removal). */
+  fullRoundRequested?: boolean;
 }
 
 /**

@@ -4,7 +4,7 @@ import {
   SchedulerServiceTaskScheduleDefinition,
 } from '@backstage/backend-plugin-api';
 import { ANNOTATION_LOCATION } from '@backstage/catalog-model';
-import { Config } from '@backstage/config';
+import { Config, readDurationFromConfig } from '@backstage/config';
 import { readProviderConfigs } from '@backstage/plugin-catalog-backend-module-msgraph';
 import {
   catalogProcessingExtensionPoint,
@@ -14,9 +14,11 @@ import { durationToMilliseconds, HumanDuration } from '@backstage/types';
 import { GuestPolicy } from './entityNames';
 import {
   DEFAULT_MAX_DELETION_SHARE,
+  deltaUnsupportedBy,
   entraOrgLocationKey,
   EntraOrgEntityProvider,
 } from './entraOrgProvider';
+import { DeltaStateStore } from './deltaSync';
 import { createGraphClient } from './graphClient';
 import { DatabaseProviderStateStore } from './ingestionState';
 import { entraOrgPermissions } from './permissions';
@@ -24,11 +26,18 @@ import { createEntraOrgRouter } from './router';
 
 const CONFIG_ROOT = 'catalog.providers.microsoftGraphOrg';
 
+/** Delta polls every 30 seconds unless configured otherwise. */
+export const DEFAULT_DELTA_FREQUENCY_MS = 30_000;
+
 /** The settings this module adds to the upstream provider keys. */
 export function readEntraOrgExtras(
   providerConfig: Config,
   id: string,
-): { maxDeletionShare: number; guests: GuestPolicy } {
+): {
+  maxDeletionShare: number;
+  guests: GuestPolicy;
+  delta: { enabled: boolean; frequencyMs: number };
+} {
   const shareKey = 'deletionGuard.maxDeletionShare';
   const maxDeletionShare =
     providerConfig.getOptionalNumber(shareKey) ?? DEFAULT_MAX_DELETION_SHARE;
@@ -43,7 +52,32 @@ export function readEntraOrgExtras(
       `${CONFIG_ROOT}.${id}.guests must be 'include' or 'exclude', got '${guests}'`,
     );
   }
-  return { maxDeletionShare, guests };
+  const enabled = providerConfig.getOptionalBoolean('delta.enabled') ?? true;
+  let deltaMs = DEFAULT_DELTA_FREQUENCY_MS;
+  if (providerConfig.has('delta.frequency')) {
+    const key = `${CONFIG_ROOT}.${id}.delta.frequency`;
+    try {
+      deltaMs = durationToMilliseconds(
+        readDurationFromConfig(providerConfig, { key: 'delta.frequency' }),
+      );
+    } catch (error) {
+      throw new Error(
+        `${key} must be a duration such as { seconds: 30 } or 'PT30S': ${
+          (error as Error).message
+        }`,
+      );
+    }
+    if (!(deltaMs >= 1000)) {
+      throw new Error(
+        `${key} must be at least one second (e.g. { seconds: 30 }), got ${deltaMs} ms`,
+      );
+    }
+  }
+  return {
+    maxDeletionShare,
+    guests,
+    delta: { enabled, frequencyMs: deltaMs },
+  };
 }
 
 /**
@@ -89,9 +123,9 @@ export const catalogModuleEntraOrg = createBackendModule({
         const { catalog, config, logger, scheduler } = deps;
         const providerConfigs = readProviderConfigs(config);
         if (providerConfigs.length === 0) return;
-        const store = await DatabaseProviderStateStore.create(
-          await deps.database.getClient(),
-        );
+        const knex = await deps.database.getClient();
+        const store = await DatabaseProviderStateStore.create(knex);
+        const deltaStore = await DeltaStateStore.create(knex);
         const timers = new Set<NodeJS.Timeout>();
         deps.lifecycle.addShutdownHook(() => timers.forEach(clearTimeout));
 
@@ -102,10 +136,20 @@ export const catalogModuleEntraOrg = createBackendModule({
               `${CONFIG_ROOT}.${id}.schedule is missing: set e.g. { frequency: { minutes: 30 }, timeout: { minutes: 10 } }`,
             );
           }
-          const extras = readEntraOrgExtras(
+          const { delta, ...extras } = readEntraOrgExtras(
             config.getConfig(`${CONFIG_ROOT}.${id}`),
             id,
           );
+          const fullRoundEveryMs = frequencyMs(schedule);
+          const unsupported = deltaUnsupportedBy(providerConfig);
+          if (delta.enabled && unsupported.length) {
+            logger.warn(
+              `Entra org delta ingestion is off for provider ${id}: Graph's delta queries cannot apply ${unsupported.join(
+                ', ',
+              )}. Changes arrive with each full round; remove those settings to get them within the delta interval.`,
+            );
+            delta.enabled = false;
+          }
           const taskId = `entra-org:${id}:refresh`;
           const providerLogger = logger.child({ provider: id });
           const provider = new EntraOrgEntityProvider({
@@ -113,10 +157,23 @@ export const catalogModuleEntraOrg = createBackendModule({
             client: createGraphClient(providerConfig),
             store,
             logger: providerLogger,
-            taskRunner: scheduler.createScheduledTaskRunner(schedule),
+            // With delta on, the task ticks at the delta interval and runs a
+            // full round when the schedule's frequency has passed: one task,
+            // so polls and full rounds never overlap on any replica.
+            taskRunner: scheduler.createScheduledTaskRunner(
+              delta.enabled
+                ? {
+                    ...schedule,
+                    frequency: { milliseconds: delta.frequencyMs },
+                  }
+                : schedule,
+            ),
             taskId,
             ...extras,
-            failureBackoff: { initialMs: 60_000, maxMs: frequencyMs(schedule) },
+            ...(delta.enabled && {
+              delta: { store: deltaStore, fullRoundEveryMs },
+            }),
+            failureBackoff: { initialMs: 60_000, maxMs: fullRoundEveryMs },
             scheduleRetry: delayMs => {
               const timer = setTimeout(() => {
                 timers.delete(timer);
@@ -141,10 +198,13 @@ export const catalogModuleEntraOrg = createBackendModule({
             httpAuth: deps.httpAuth,
             permissions: deps.permissions,
             auditor: deps.auditor,
-            triggerRun: provider =>
-              scheduler.triggerTask(
+            triggerRun: async provider => {
+              // The task's next tick must be a full round, not a poll.
+              await provider.requestFullRound();
+              await scheduler.triggerTask(
                 providers.find(p => p.provider === provider)!.taskId,
-              ),
+              );
+            },
             countIngested: async provider => {
               const { facets } = await deps.catalogApi.getEntityFacets(
                 {

@@ -88,10 +88,20 @@ export function createEntraOrgRouter(options: {
                 ingested: await options.countIngested(p).catch(() => undefined),
               }
             : null;
+          const cursor = await p.deltaCursor().catch(() => undefined);
           return {
             providerId: p.providerId,
             lastRun,
             removalOverride: state?.override ?? null,
+            lastReconciledAt: state?.lastReconciledAt ?? null,
+            delta: p.deltaEnabled
+              ? {
+                  cursorSyncedAt: cursor?.syncedAt ?? null,
+                  lastPoll: state?.lastDelta ?? null,
+                  lastAppliedPoll: state?.lastAppliedDelta ?? null,
+                  removedSinceReconciliation: state?.deltaRemoved ?? null,
+                }
+              : null,
           };
         }),
       ),

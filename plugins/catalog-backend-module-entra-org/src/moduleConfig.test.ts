@@ -1,0 +1,31 @@
+import { ConfigReader } from '@backstage/config';
+import { readEntraOrgExtras } from './module';
+
+describe('readEntraOrgExtras: delta settings', () => {
+  it('polls every 30 seconds by default', () => {
+    expect(readEntraOrgExtras(new ConfigReader({}), 'default').delta).toEqual({
+      enabled: true,
+      frequencyMs: 30_000,
+    });
+  });
+
+  it('reads a duration object or an ISO duration, and can be switched off', () => {
+    const read = (delta: object) =>
+      readEntraOrgExtras(new ConfigReader({ delta }), 'default').delta;
+    expect(read({ frequency: { seconds: 5 } }).frequencyMs).toBe(5000);
+    expect(read({ frequency: 'PT2M' }).frequencyMs).toBe(120_000);
+    expect(read({ enabled: false }).enabled).toBe(false);
+  });
+
+  it('refuses an interval under a second or an unreadable one, naming the key', () => {
+    const read = (frequency: unknown) => () =>
+      readEntraOrgExtras(
+        new ConfigReader({ delta: { frequency } } as any),
+        'default',
+      );
+    expect(read({ milliseconds: 10 })).toThrow(
+      /catalog\.providers\.microsoftGraphOrg\.default\.delta\.frequency must be at least one second/,
+    );
+    expect(read('soon')).toThrow(/delta\.frequency must be a duration/);
+  });
+});
