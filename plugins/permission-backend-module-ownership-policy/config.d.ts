@@ -13,6 +13,25 @@ export interface Config {
        */
       admins: string[];
 
+      /**
+       * How long the policy reuses what the catalog says about a signed-in
+       * person (whether their User still exists and is not marked disabled,
+       * and their groups, nested included) before reading it again. A person
+       * disabled or removed in Entra, or removed from a group, loses what that
+       * gave them within the org ingestion interval plus this, existing
+       * sessions included. A duration such as `30s`, `PT1M` or
+       * `{ seconds: 30 }`; `0s` reads the catalog for every decision.
+       * Default 30 seconds.
+       */
+      identityCacheTtl?:
+        | string
+        | {
+            milliseconds?: number;
+            seconds?: number;
+            minutes?: number;
+            hours?: number;
+          };
+
       catalog?: {
         /**
          * Entity kinds (e.g. `Resource`) that only their owners (and admins)

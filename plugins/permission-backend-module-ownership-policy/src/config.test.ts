@@ -36,6 +36,7 @@ describe('readOwnershipPolicyConfig', () => {
       }),
     ).toEqual({
       admins: ['group:default/platform-admins'],
+      identityCacheTtlMs: 30_000,
       catalog: {
         restrictReadToOwners: ['resource'],
         registerGroups: ['group:default/engineering'],
@@ -65,6 +66,7 @@ describe('readOwnershipPolicyConfig', () => {
   it('defaults to reading for all, registering for admins only, no scaffolder limits', () => {
     expect(read({ admins: ['group:default/admins'] })).toEqual({
       admins: ['group:default/admins'],
+      identityCacheTtlMs: 30_000,
       catalog: { restrictReadToOwners: [], registerGroups: [] },
       scaffolder: {
         tags: [],
@@ -74,6 +76,32 @@ describe('readOwnershipPolicyConfig', () => {
       },
     });
   });
+
+  it.each([
+    ['5s', 5_000],
+    ['PT1M', 60_000],
+    [{ seconds: 90 }, 90_000],
+    [{ minutes: 1, seconds: 30 }, 90_000],
+    [{ milliseconds: 0 }, 0],
+  ])('reads identityCacheTtl %j as %d ms', (identityCacheTtl, ms) => {
+    expect(
+      read({ admins: ['group:default/admins'], identityCacheTtl })
+        .identityCacheTtlMs,
+    ).toBe(ms);
+  });
+
+  it.each<[unknown, RegExp]>([
+    ['soon', /identityCacheTtl: must be a duration such as '30s'/],
+    [{ days: 1 }, /identityCacheTtl: 'days' is too long .* seconds or minutes/],
+    [{ seconds: -5 }, /identityCacheTtl: must not be negative/],
+  ])(
+    'refuses identityCacheTtl %j naming the key',
+    (identityCacheTtl, message) => {
+      expect(() =>
+        read({ admins: ['group:default/admins'], identityCacheTtl }),
+      ).toThrow(message);
+    },
+  );
 
   it('reads registerGroups left out, or empty, as admins only', () => {
     expect(
@@ -109,7 +137,7 @@ describe('readOwnershipPolicyConfig', () => {
         admins: ['group:default/a'],
         restrictReadToOwners: { kinds: ['Resource'] },
       },
-      /permission\.ownershipPolicy\.restrictReadToOwners: unknown key; expected one of admins, catalog, scaffolder/,
+      /permission\.ownershipPolicy\.restrictReadToOwners: unknown key; expected one of admins, identityCacheTtl, catalog, scaffolder/,
     ],
     [
       {

@@ -1,4 +1,4 @@
-import { Config } from '@backstage/config';
+import { Config, readDurationFromConfig } from '@backstage/config';
 import { parseEntityRef, stringifyEntityRef } from '@backstage/catalog-model';
 import { InputError } from '@backstage/errors';
 
@@ -20,6 +20,8 @@ export interface DeployEnvironment {
  */
 export interface OwnershipPolicyConfig {
   admins: string[];
+  /** How long a person's catalog state (User present, groups) is reused. */
+  identityCacheTtlMs: number;
   catalog: {
     /** Lowercase kinds only owners may read. */
     restrictReadToOwners: string[];
@@ -40,7 +42,7 @@ export interface OwnershipPolicyConfig {
 }
 
 const KNOWN_KEYS: Record<string, string[]> = {
-  '': ['admins', 'catalog', 'scaffolder'],
+  '': ['admins', 'identityCacheTtl', 'catalog', 'scaffolder'],
   catalog: ['restrictReadToOwners', 'registerGroups'],
   'catalog.restrictReadToOwners': ['kinds'],
   scaffolder: ['tags', 'templates', 'dryRunGroups', 'deploy'],
@@ -102,6 +104,46 @@ function entityRef(value: string, kind: string, path: string): string {
     );
   }
   return stringifyEntityRef(ref);
+}
+
+/** Default of `identityCacheTtl`: with a 30 s ingestion poll, under two minutes. */
+export const DEFAULT_IDENTITY_CACHE_TTL_MS = 30_000;
+
+const MS_PER_UNIT: Record<string, number> = {
+  milliseconds: 1,
+  seconds: 1_000,
+  minutes: 60_000,
+  hours: 3_600_000,
+};
+
+function identityCacheTtl(config: Config): number {
+  const key = 'identityCacheTtl';
+  if (!config.has(key)) return DEFAULT_IDENTITY_CACHE_TTL_MS;
+  let duration;
+  try {
+    duration = readDurationFromConfig(config, { key });
+  } catch (e) {
+    return fail(
+      'identityCacheTtl',
+      `must be a duration such as '30s' or { seconds: 30 } (${
+        (e as Error).message
+      })`,
+    );
+  }
+  let ms = 0;
+  for (const [unit, value] of Object.entries(duration)) {
+    if (!(unit in MS_PER_UNIT)) {
+      fail(
+        'identityCacheTtl',
+        `'${unit}' is too long for a revocation delay; give it in seconds or minutes`,
+      );
+    }
+    ms += (value ?? 0) * MS_PER_UNIT[unit];
+  }
+  if (!Number.isFinite(ms) || ms < 0) {
+    fail('identityCacheTtl', 'must not be negative');
+  }
+  return ms;
 }
 
 function groupList(config: Config, key: string, path: string): string[] {
@@ -271,6 +313,7 @@ export function readOwnershipPolicyConfig(
 
   return {
     admins,
+    identityCacheTtlMs: identityCacheTtl(config),
     catalog: { restrictReadToOwners: restrictKinds, registerGroups },
     scaffolder: { tags, templates, dryRunGroups, deploy },
   };

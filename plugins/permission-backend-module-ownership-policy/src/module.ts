@@ -4,7 +4,9 @@ import {
 } from '@backstage/backend-plugin-api';
 import { catalogServiceRef } from '@backstage/plugin-catalog-node';
 import { policyExtensionPoint } from '@backstage/plugin-permission-node/alpha';
+import { NestedGroupOwnershipResolver } from '@internal/plugin-auth-backend-module-entra-provider';
 import { CONFIG_KEY, readOwnershipPolicyConfig } from './config';
+import { CatalogCurrentIdentities } from './currentIdentity';
 import { CatalogOwnedEntities } from './ownedEntities';
 import { OwnershipPolicy } from './policy';
 
@@ -24,16 +26,22 @@ export const permissionModuleOwnershipPolicy = createBackendModule({
         policy: policyExtensionPoint,
         config: coreServices.rootConfig,
         logger: coreServices.logger,
-        userInfo: coreServices.userInfo,
         auth: coreServices.auth,
         catalog: catalogServiceRef,
       },
-      async init({ policy, config, logger, userInfo, auth, catalog }) {
+      async init({ policy, config, logger, auth, catalog }) {
         const policyConfig = readOwnershipPolicyConfig(config);
+        const identities = new CatalogCurrentIdentities({
+          catalog,
+          auth,
+          ownership: new NestedGroupOwnershipResolver(catalog, auth, logger),
+          logger,
+          ttlMs: policyConfig.identityCacheTtlMs,
+        });
         policy.setPolicy(
           new OwnershipPolicy({
             config: policyConfig,
-            userInfo,
+            identities,
             ownedEntities: new CatalogOwnedEntities(catalog, auth),
             logger,
           }),
@@ -42,7 +50,9 @@ export const permissionModuleOwnershipPolicy = createBackendModule({
         logger.info(
           `Ownership policy (${CONFIG_KEY}): admins ${policyConfig.admins.join(
             ', ',
-          )}; read restricted to owners for ${
+          )}; people's User and groups re-read from the catalog every ${
+            policyConfig.identityCacheTtlMs / 1000
+          } s; read restricted to owners for ${
             c.restrictReadToOwners.join(', ') || 'no kind'
           }; registration by ${c.registerGroups.join(', ') || 'admins only'}; ${
             s.tags.length

@@ -86,16 +86,11 @@ function createPolicy(ownershipPolicy: object = fullConfig) {
     config: readOwnershipPolicyConfig(
       new ConfigReader({ permission: { ownershipPolicy } }),
     ),
-    userInfo: {
-      getUserInfo: async credentials => {
-        const { userEntityRef } = credentials.principal as {
-          userEntityRef: string;
-        };
-        return {
-          userEntityRef,
-          ownershipEntityRefs: [userEntityRef, ...people[userEntityRef]],
-        };
-      },
+    identities: {
+      currentOwnershipRefs: async userEntityRef => [
+        userEntityRef,
+        ...people[userEntityRef],
+      ],
     },
     ownedEntities: { ownedEntityRefs },
     logger,

@@ -1,7 +1,6 @@
 import {
-  BackstageUserInfo,
+  BackstageUserPrincipal,
   LoggerService,
-  UserInfoService,
 } from '@backstage/backend-plugin-api';
 import { parseEntityRef } from '@backstage/catalog-model';
 import {
@@ -37,6 +36,7 @@ import {
 } from '@backstage/plugin-scaffolder-common/alpha';
 import { templateRunPermission } from '@internal/plugin-scaffolder-backend-module-template-run-guard';
 import { OwnershipPolicyConfig } from './config';
+import { CurrentIdentityLookup } from './currentIdentity';
 
 /**
  * Finds the catalog entities owned by any of a person's ownership refs, for
@@ -101,19 +101,20 @@ function wrongResourceType(permission: Permission): never {
  */
 export class OwnershipPolicy implements PermissionPolicy {
   readonly #config: OwnershipPolicyConfig;
-  readonly #userInfo: UserInfoService;
+  readonly #identities: CurrentIdentityLookup;
   readonly #ownedEntities: OwnedEntityLookup;
   readonly #logger: LoggerService;
   readonly #rules: Map<string, Rule>;
 
   constructor(options: {
     config: OwnershipPolicyConfig;
-    userInfo: UserInfoService;
+    /** The person's current ownership; throws when they count as signed out. */
+    identities: CurrentIdentityLookup;
     ownedEntities: OwnedEntityLookup;
     logger: LoggerService;
   }) {
     this.#config = options.config;
-    this.#userInfo = options.userInfo;
+    this.#identities = options.identities;
     this.#ownedEntities = options.ownedEntities;
     this.#logger = options.logger;
     this.#rules = this.#createRules();
@@ -132,8 +133,16 @@ export class OwnershipPolicy implements PermissionPolicy {
       );
       return DENY;
     }
+    // Not the token's or sign-in's ownership: those last as long as the
+    // token (an hour), and revocation must not wait for it. A person the
+    // catalog no longer has is refused with the reason (NotAllowedError, a
+    // 403 wherever the decision surfaces) rather than a bare DENY.
+    // The permission backend passes `user` for user principals only.
+    const { userEntityRef } = user.credentials
+      .principal as BackstageUserPrincipal;
     const subject = this.#subject(
-      await this.#userInfo.getUserInfo(user.credentials),
+      userEntityRef,
+      await this.#identities.currentOwnershipRefs(userEntityRef),
     );
     if (subject.inAny(this.#config.admins)) {
       return ALLOW;
@@ -148,17 +157,17 @@ export class OwnershipPolicy implements PermissionPolicy {
     return rule(permission, subject);
   }
 
-  #subject(info: BackstageUserInfo): Subject {
+  #subject(userEntityRef: string, ownershipEntityRefs: string[]): Subject {
     const refs = [
       ...new Set(
-        [info.userEntityRef, ...info.ownershipEntityRefs].map(r =>
+        [userEntityRef, ...ownershipEntityRefs].map(r =>
           r.toLocaleLowerCase('en-US'),
         ),
       ),
     ];
     const set = new Set(refs);
     return {
-      userEntityRef: info.userEntityRef,
+      userEntityRef,
       refs,
       inAny: groups => (groups ?? []).some(g => set.has(g)),
     };

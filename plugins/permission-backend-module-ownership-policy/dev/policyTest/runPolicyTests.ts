@@ -4,7 +4,6 @@ import {
   BackstageCredentials,
   BackstageUserInfo,
   LoggerService,
-  UserInfoService,
 } from '@backstage/backend-plugin-api';
 import {
   Entity,
@@ -35,6 +34,7 @@ import { scaffolderPermissions } from '@backstage/plugin-scaffolder-common/alpha
 import { templateRunPermission } from '@internal/plugin-scaffolder-backend-module-template-run-guard';
 import { parse } from 'yaml';
 import {
+  CurrentIdentityLookup,
   OwnershipPolicy,
   OwnershipPolicyConfig,
   readOwnershipPolicyConfig,
@@ -172,15 +172,13 @@ class CaseEvaluator {
     private readonly config: OwnershipPolicyConfig,
     private readonly fixture: CatalogFixture,
   ) {
-    const userInfo: UserInfoService = {
-      getUserInfo: async (credentials: BackstageCredentials) => {
-        const principal = credentials.principal as { userEntityRef: string };
-        return this.#ownership.get(principal.userEntityRef)!;
-      },
+    const identities: CurrentIdentityLookup = {
+      currentOwnershipRefs: async userEntityRef =>
+        this.#ownership.get(userEntityRef)!.ownershipEntityRefs,
     };
     this.#policy = new OwnershipPolicy({
       config,
-      userInfo,
+      identities,
       ownedEntities: fixture,
       logger: silentLogger,
     });

@@ -41,8 +41,17 @@ export interface RecordedDeploy {
   environment: string;
 }
 
-/** Puts a fixed set of entities in the catalog, as org ingestion would. */
-function fixedEntityProvider(entities: Entity[]) {
+/** Replaces the catalog's entities from the test provider, as an ingestion run would. */
+export type ApplyEntities = (entities: Entity[]) => Promise<void>;
+
+/**
+ * Puts a set of entities in the catalog, as org ingestion would; `connected`
+ * gets a function that replaces them later (a full mutation).
+ */
+function fixedEntityProvider(
+  entities: Entity[],
+  connected: (apply: ApplyEntities) => void,
+) {
   return createBackendModule({
     pluginId: 'catalog',
     moduleId: 'policy-test-entities',
@@ -53,24 +62,27 @@ function fixedEntityProvider(entities: Entity[]) {
           processing.addEntityProvider({
             getProviderName: () => 'policy-test-entities',
             async connect(connection) {
-              await connection.applyMutation({
-                type: 'full',
-                entities: entities.map(entity => ({
-                  locationKey: 'policy-test',
-                  entity: {
-                    ...entity,
-                    metadata: {
-                      ...entity.metadata,
-                      annotations: {
-                        'backstage.io/managed-by-location': 'url:policy-test',
-                        'backstage.io/managed-by-origin-location':
-                          'url:policy-test',
-                        ...entity.metadata.annotations,
+              const apply: ApplyEntities = current =>
+                connection.applyMutation({
+                  type: 'full',
+                  entities: current.map(entity => ({
+                    locationKey: 'policy-test',
+                    entity: {
+                      ...entity,
+                      metadata: {
+                        ...entity.metadata,
+                        annotations: {
+                          'backstage.io/managed-by-location': 'url:policy-test',
+                          'backstage.io/managed-by-origin-location':
+                            'url:policy-test',
+                          ...entity.metadata.annotations,
+                        },
                       },
                     },
-                  },
-                })),
-              });
+                  })),
+                });
+              connected(apply);
+              await apply(entities);
             },
           });
         },
@@ -123,6 +135,9 @@ export async function startPortalBackend(options: {
     options;
   const { portal } = emulator.apps;
   const deploys: RecordedDeploy[] = [];
+  let applyEntities: ApplyEntities = async () => {
+    throw new Error('The test entity provider is not connected yet');
+  };
   const backend = await startTestBackend({
     features: [
       authServiceFactory,
@@ -199,7 +214,9 @@ export async function startPortalBackend(options: {
       catalogModuleReadGuard,
       catalogModuleOwnerUnregister,
       scaffolderEntityModel,
-      fixedEntityProvider(entities),
+      fixedEntityProvider(entities, apply => {
+        applyEntities = apply;
+      }),
       permissionPlugin,
       permissionModuleOwnershipPolicy,
       scaffolderPlugin,
@@ -209,7 +226,12 @@ export async function startPortalBackend(options: {
     ],
   });
   const port = (backend.server.address() as { port: number }).port;
-  return { backend, baseUrl: `http://localhost:${port}`, deploys };
+  return {
+    backend,
+    baseUrl: `http://localhost:${port}`,
+    deploys,
+    applyEntities: (current: Entity[]) => applyEntities(current),
+  };
 }
 
 /** The JSON the sign-in popup posts back to the app. */
@@ -258,6 +280,8 @@ export async function signIn(baseUrl: string, upn: string) {
   }
   return {
     token: response.backstageIdentity.token as string,
+    /** The Cookie header the browser then holds (the refresh-token cookie). */
+    sessionCookie: cookieHeader(frame),
     ownershipEntityRefs: response.backstageIdentity.identity
       .ownershipEntityRefs as string[],
   };
