@@ -58,11 +58,10 @@ describe('reasons the app gives for a denied action', () => {
       'Only owners of component:default/payments — group:default/payments — and portal admins (group:default/platform-admins) can unregister it.',
     );
     expect(
-      ownerOnlyReason(
-        { ...payments, spec: {} },
-        'refresh',
-        { ...summary, admins: [] },
-      ),
+      ownerOnlyReason({ ...payments, spec: {} }, 'refresh', {
+        ...summary,
+        admins: [],
+      }),
     ).toBe(
       'Only owners of component:default/payments (it has none) and portal admins can refresh it.',
     );

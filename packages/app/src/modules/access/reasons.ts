@@ -69,8 +69,7 @@ export function ownerOnlyReason(
     owners.length > 0
       ? `owners of ${stringifyEntityRef(entity)} — ${list(owners)} —`
       : `owners of ${stringifyEntityRef(entity)} (it has none)`;
-  const admins =
-    summary.admins.length > 0 ? ` (${list(summary.admins)})` : '';
+  const admins = summary.admins.length > 0 ? ` (${list(summary.admins)})` : '';
   return `Only ${who} and portal admins${admins} can ${action} it.`;
 }
 
