@@ -21,7 +21,12 @@ const lastRun = {
 };
 
 /** The catalog backend's entra-org routes, answering as told. */
-function backend(runAnswers: Array<{ status: number; body: object }>) {
+function backend(
+  runAnswers: Array<{ status: number; body: object }>,
+  providers: object[] = [
+    { providerId: 'default', lastRun, removalOverride: null },
+  ],
+) {
   const calls: string[] = [];
   const fetch = async (input: RequestInfo | URL, init?: RequestInit) => {
     const url = String(input);
@@ -29,11 +34,7 @@ function backend(runAnswers: Array<{ status: number; body: object }>) {
     const answer = url.endsWith('/status')
       ? {
           status: 200,
-          body: {
-            providers: [
-              { providerId: 'default', lastRun, removalOverride: null },
-            ],
-          },
+          body: { providers },
         }
       : runAnswers.shift()!;
     return new Response(JSON.stringify(answer.body), {
@@ -92,6 +93,77 @@ describe('EntraOrgStatusCard', () => {
       await screen.findByText(
         "A run of Entra org provider 'default' is going on now",
       ),
+    ).toBeInTheDocument();
+  });
+
+  it('shows the delta cursor age, what the last polls changed and the last reconciliation', async () => {
+    const now = Date.now();
+    const at = (secondsAgo: number) =>
+      new Date(now - secondsAgo * 1000).toISOString();
+    const poll = (secondsAgo: number, extra: object) => ({
+      finishedAt: at(secondsAgo),
+      durationMs: 40,
+      graph: { requests: 2, retries: 0, throttled: 0 },
+      ...extra,
+    });
+    const api = backend(
+      [],
+      [
+        {
+          providerId: 'default',
+          lastRun,
+          removalOverride: null,
+          lastReconciledAt: at(3 * 3600),
+          delta: {
+            cursorSyncedAt: at(12),
+            lastPoll: poll(12, {
+              outcome: 'unchanged',
+              changed: { users: 0, groups: 0 },
+              applied: { added: 0, removed: 0 },
+            }),
+            lastAppliedPoll: poll(300, {
+              outcome: 'applied',
+              changed: { users: 1, groups: 2 },
+              applied: { added: 3, removed: 1 },
+            }),
+          },
+        },
+        {
+          providerId: 'filtered',
+          lastRun,
+          removalOverride: null,
+          lastReconciledAt: at(60),
+          delta: null,
+        },
+      ],
+    );
+    await renderInTestApp(
+      <TestApiProvider
+        apis={[
+          [fetchApiRef, { fetch: api.fetch }],
+          [
+            discoveryApiRef,
+            { getBaseUrl: async () => 'http://backend/api/catalog' },
+          ],
+        ]}
+      >
+        <EntraOrgStatusCard />
+      </TestApiProvider>,
+    );
+    expect(
+      await screen.findByText(/^12 s ago \(changes up to/),
+    ).toBeInTheDocument();
+    expect(
+      screen.getByText('No changes; 2 Graph requests, 12 s ago'),
+    ).toBeInTheDocument();
+    expect(
+      screen.getByText(
+        'Changes applied; 1 users and 2 groups changed in Entra; 3 entities added or updated, 1 removed; 2 Graph requests, 5 min ago',
+      ),
+    ).toBeInTheDocument();
+    expect(screen.getByText(/\(3 h ago\)$/)).toBeInTheDocument();
+    expect(
+      screen.getByText(/^Off: changes arrive with each full round/),
     ).toBeInTheDocument();
   });
 });

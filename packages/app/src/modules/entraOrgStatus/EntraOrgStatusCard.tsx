@@ -38,10 +38,29 @@ interface RunStatus {
   nextAttemptAt?: string;
 }
 
+/** One delta poll (changes since the stored deltaLinks). */
+interface PollStatus {
+  finishedAt: string;
+  durationMs: number;
+  outcome: 'applied' | 'unchanged' | 'refused' | 'failed' | 'expired';
+  changed?: { users: number; groups: number };
+  applied?: { added: number; removed: number };
+  graph: { requests: number; retries: number; throttled: number };
+  error?: string;
+}
+
 interface ProviderStatus {
   providerId: string;
   lastRun: RunStatus | null;
   removalOverride: { requestedBy: string; requestedAt: string } | null;
+  /** When the last full round (the reconciliation) was applied. */
+  lastReconciledAt?: string | null;
+  /** Null when changes arrive with full rounds only. */
+  delta?: {
+    cursorSyncedAt: string | null;
+    lastPoll: PollStatus | null;
+    lastAppliedPoll: PollStatus | null;
+  } | null;
 }
 
 type Load =
@@ -55,6 +74,64 @@ const OUTCOME_TEXT: Record<RunStatus['outcome'], string> = {
   refused: 'Refused by the deletion guard',
   failed: 'Failed',
 };
+
+const POLL_TEXT: Record<PollStatus['outcome'], string> = {
+  applied: 'Changes applied',
+  unchanged: 'No changes',
+  refused: 'Refused by the deletion guard',
+  failed: 'Failed',
+  expired: 'Delta token expired: read the whole organisation again',
+};
+
+/** "42 s ago", "3 min ago", "5 h ago". */
+export function age(iso: string, now = Date.now()): string {
+  const s = Math.max(0, Math.round((now - Date.parse(iso)) / 1000));
+  if (s < 120) return `${s} s ago`;
+  if (s < 7200) return `${Math.round(s / 60)} min ago`;
+  return `${Math.round(s / 3600)} h ago`;
+}
+
+function pollText(poll: PollStatus): string {
+  const parts = [POLL_TEXT[poll.outcome]];
+  if (poll.changed && poll.outcome !== 'unchanged') {
+    parts.push(
+      `${poll.changed.users} users and ${poll.changed.groups} groups changed in Entra`,
+    );
+  }
+  if (poll.applied && poll.outcome === 'applied') {
+    parts.push(
+      `${poll.applied.added} entities added or updated, ${poll.applied.removed} removed`,
+    );
+  }
+  parts.push(`${poll.graph.requests} Graph requests, ${age(poll.finishedAt)}`);
+  return parts.join('; ');
+}
+
+function deltaMetadata(p: ProviderStatus) {
+  if (!p.delta) {
+    return {
+      'Delta ingestion':
+        'Off: changes arrive with each full round (see docs/org-ingestion.md)',
+    };
+  }
+  const { cursorSyncedAt, lastPoll, lastAppliedPoll } = p.delta;
+  return {
+    'Delta cursor age': cursorSyncedAt
+      ? `${age(cursorSyncedAt)} (changes up to ${new Date(
+          cursorSyncedAt,
+        ).toLocaleString()} are in the catalog)`
+      : 'No cursor yet: the next full round starts one',
+    'Last poll': lastPoll ? pollText(lastPoll) : 'None yet',
+    ...(lastAppliedPoll && {
+      'Last poll with changes': pollText(lastAppliedPoll),
+    }),
+    'Last reconciliation (full read)': p.lastReconciledAt
+      ? `${new Date(p.lastReconciledAt).toLocaleString()} (${age(
+          p.lastReconciledAt,
+        )})`
+      : 'None yet',
+  };
+}
 
 const counts = (c?: Counts) =>
   c
@@ -142,7 +219,7 @@ export function EntraOrgStatusCard() {
       ...notes,
       [providerId]:
         res.status === 202
-          ? 'Run started. The deletion guard applies as on any run; refresh to see the outcome when it ends.'
+          ? 'Run started: a full read of the organisation. The deletion guard applies as on any run; refresh to see the outcome when it ends.'
           : body?.error?.message ??
             `Could not start a run (HTTP ${res.status})`,
     }));
@@ -187,6 +264,17 @@ export function EntraOrgStatusCard() {
                 {p.lastRun.error}
               </WarningPanel>
             )}
+            <Typography variant="subtitle2">
+              Changes between full rounds
+            </Typography>
+            <StructuredMetadataTable metadata={deltaMetadata(p)} />
+            {p.delta?.lastPoll?.error && (
+              <WarningPanel
+                title={`Delta poll: ${POLL_TEXT[p.delta.lastPoll.outcome]}`}
+              >
+                {p.delta.lastPoll.error}
+              </WarningPanel>
+            )}
             <Button
               variant="outlined"
               color="primary"
@@ -200,15 +288,17 @@ export function EntraOrgStatusCard() {
             {runNotes[p.providerId] && (
               <Typography variant="body2">{runNotes[p.providerId]}</Typography>
             )}
-            {p.lastRun?.outcome === 'refused' && !p.removalOverride && (
-              <Button
-                variant="outlined"
-                color="secondary"
-                onClick={() => allowRemoval(p.providerId)}
-              >
-                Allow this removal once
-              </Button>
-            )}
+            {(p.lastRun?.outcome === 'refused' ||
+              p.delta?.lastPoll?.outcome === 'refused') &&
+              !p.removalOverride && (
+                <Button
+                  variant="outlined"
+                  color="secondary"
+                  onClick={() => allowRemoval(p.providerId)}
+                >
+                  Allow this removal once
+                </Button>
+              )}
             {p.removalOverride && (
               <Typography>
                 The next run may remove users and groups (allowed by{' '}
