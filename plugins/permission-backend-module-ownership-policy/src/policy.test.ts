@@ -1,5 +1,6 @@
 import { mockCredentials, mockServices } from '@backstage/backend-test-utils';
 import { ConfigReader } from '@backstage/config';
+import { NotAllowedError } from '@backstage/errors';
 import {
   catalogEntityCreatePermission,
   catalogEntityDeletePermission,
@@ -87,10 +88,14 @@ function createPolicy(ownershipPolicy: object = fullConfig) {
       new ConfigReader({ permission: { ownershipPolicy } }),
     ),
     identities: {
-      currentOwnershipRefs: async userEntityRef => [
-        userEntityRef,
-        ...people[userEntityRef],
-      ],
+      currentOwnershipRefs: async userEntityRef => {
+        if (!people[userEntityRef]) {
+          throw new NotAllowedError(
+            `${userEntityRef} is no longer in the portal's catalog`,
+          );
+        }
+        return [userEntityRef, ...people[userEntityRef]];
+      },
     },
     ownedEntities: { ownedEntityRefs },
     logger,
@@ -138,6 +143,29 @@ describe('OwnershipPolicy', () => {
     expect(logger.warn).toHaveBeenCalledWith(
       'Denied other.thing to user:default/rosa.ruiz: the ownership policy does not name this permission',
     );
+  });
+
+  it('decides by the current ownership refs, not those the token or sign-in carried', async () => {
+    const { decide } = createPolicy();
+    // The user info says nothing (see decide); the refs come from identities.
+    const decision = await decide(catalogEntityDeletePermission, 'carla.chen');
+    expect(JSON.stringify(decision)).toContain('group:default/payments');
+  });
+
+  it('refuses a person the catalog no longer has every permission, with the reason', async () => {
+    const { decide } = createPolicy();
+    for (const permission of [
+      catalogEntityReadPermission,
+      catalogLocationReadPermission,
+      taskCreatePermission,
+      createPermission({ name: 'other.thing', attributes: {} }),
+    ]) {
+      await expect(decide(permission, 'gone.person')).rejects.toMatchObject({
+        name: 'NotAllowedError',
+        message:
+          "user:default/gone.person is no longer in the portal's catalog",
+      });
+    }
   });
 
   it('denies and logs callers without a user', async () => {
