@@ -9,6 +9,8 @@
  *   carla.chen  member of payments; disabled in Entra during the test
  *   dev.patel   member of payments; moved to data during the test
  *   rosa.ruiz   member of data; moved to payments during the test
+ *   frank.fisher member of payments-api (nested in payments); still enabled
+ *               in Entra, but no longer ingested (out of the user filter)
  */
 import { Entity } from '@backstage/catalog-model';
 import { catalogEntityDeletePermission } from '@backstage/plugin-catalog-common/alpha';
@@ -28,6 +30,7 @@ const PEOPLE = {
   carla: 'carla.chen@contoso.example',
   dev: 'dev.patel@contoso.example',
   rosa: 'rosa.ruiz@contoso.example',
+  frank: 'frank.fisher@contoso.example',
 };
 type Person = keyof typeof PEOPLE;
 
@@ -47,7 +50,7 @@ const disposable = (name: string): Entity => ({
   metadata: { name },
   spec: { type: 'service', lifecycle: 'experimental', owner: 'payments' },
 });
-const DISPOSABLES = (['carla', 'dev', 'rosa'] as Person[]).flatMap(p => [
+const DISPOSABLES = (Object.keys(PEOPLE) as Person[]).flatMap(p => [
   `revocable-${p}-before`,
   `revocable-${p}-after`,
 ]);
@@ -67,6 +70,8 @@ describe('revocation: Entra changes reach existing sessions within the cache TTL
   const tokens = {} as Record<Person, string>;
   const sessionCookies = {} as Record<Person, string>;
   const deleted = new Set<string>();
+  /** Users ingestion no longer reads (e.g. a narrowed `user.filter`). */
+  const outOfScope = new Set<string>();
 
   const service = { authorization: `Bearer ${STATIC_TOKEN}` };
   const as = (who: Person) => ({ authorization: `Bearer ${tokens[who]}` });
@@ -74,7 +79,9 @@ describe('revocation: Entra changes reach existing sessions within the cache TTL
   /** What org ingestion would put in the catalog for the directory now. */
   const ingest = () =>
     applyEntities([
-      ...seededOrgEntities({ seed: emulator.seed }),
+      ...seededOrgEntities({ seed: emulator.seed }).filter(
+        e => !(e.kind === 'User' && outOfScope.has(e.metadata.name)),
+      ),
       ...DISPOSABLES.filter(n => !deleted.has(n)).map(disposable),
       LEDGER,
     ]);
@@ -124,6 +131,18 @@ describe('revocation: Entra changes reach existing sessions within the cache TTL
     );
     return res.status === 200 ? (await res.json()).length === 1 : res.status;
   };
+
+  const refresh = (who: Person) =>
+    fetch(`${baseUrl}/api/auth/microsoft/refresh?env=development`, {
+      headers: {
+        cookie: sessionCookies[who],
+        'x-requested-with': 'XMLHttpRequest',
+      },
+    });
+  const refreshCookies = (res: Response) =>
+    res.headers
+      .getSetCookie()
+      .filter(c => c.startsWith('microsoft-refresh-token'));
 
   /** Polls `probe` until it gives `expected`; fails with the last answer after the bound. */
   const within = async <T>(probe: () => Promise<T>, expected: T) => {
@@ -195,6 +214,9 @@ describe('revocation: Entra changes reach existing sessions within the cache TTL
     expect(await deleteAs('dev', 'revocable-dev-before')).toMatchObject({
       status: 204,
     });
+    expect(await deleteAs('frank', 'revocable-frank-before')).toMatchObject({
+      status: 204,
+    });
     expect((await deleteAs('rosa', 'revocable-rosa-before')).status).toBe(403);
     expect(await ledgerListedFor('dev')).toBe(true);
     expect(await ledgerListedFor('rosa')).toBe(false);
@@ -250,21 +272,40 @@ describe('revocation: Entra changes reach existing sessions within the cache TTL
     });
 
     it('cannot refresh the session, and the session cookie is cleared', async () => {
-      const res = await fetch(
-        `${baseUrl}/api/auth/microsoft/refresh?env=development`,
-        {
-          headers: {
-            cookie: sessionCookies.carla,
-            'x-requested-with': 'XMLHttpRequest',
-          },
-        },
-      );
+      const res = await refresh('carla');
       expect(res.status).toBe(401);
-      expect(
-        res.headers
-          .getSetCookie()
-          .filter(c => c.startsWith('microsoft-refresh-token')),
-      ).toEqual([
+      // Entra refuses the disabled account's refresh token.
+      expect(await res.text()).toMatch(/AADSTS50057/);
+      expect(refreshCookies(res)).toEqual([
+        expect.stringMatching(/^microsoft-refresh-token=; Max-Age=0;/),
+      ]);
+    });
+  });
+
+  describe('a person no longer ingested, still enabled in Entra', () => {
+    beforeAll(async () => {
+      outOfScope.add('frank.fisher');
+      await ingest();
+      await settled('user:default/frank.fisher', e => e === undefined);
+    });
+
+    it('is refused with their unexpired token, with the reason', async () => {
+      await within(() => mayDelete('frank', 'revocable-frank-after'), 403);
+      const del = await deleteAs('frank', 'revocable-frank-after');
+      expect(del.status).toBe(403);
+      expect(JSON.stringify(del.body)).toMatch(
+        /user:default\/frank\.fisher is no longer in the portal's catalog/,
+      );
+    });
+
+    it('cannot refresh the session: the portal refuses it and clears the cookie', async () => {
+      const res = await refresh('frank');
+      expect(res.status).toBe(401);
+      // Entra would renew it; the portal's sign-in finds no User.
+      expect(await res.text()).toMatch(
+        /catalog has no User with annotation graph\.microsoft\.com\/user-id=/,
+      );
+      expect(refreshCookies(res)).toEqual([
         expect.stringMatching(/^microsoft-refresh-token=; Max-Age=0;/),
       ]);
     });
