@@ -324,6 +324,9 @@ describe('Delta ingestion against the emulator', () => {
       error: expect.stringContaining('allow-removal'),
     });
     expect(sorted(d.catalog.entities)).toEqual(before);
+    // The cursor stayed: the next poll reads the same removal and refuses it too.
+    expect(await d.provider.tick()).toMatchObject({ outcome: 'refused' });
+    expect(sorted(d.catalog.entities)).toEqual(before);
 
     // An admin allows it: the next tick is a full round past the guard.
     await d.provider.allowNextRemoval('user:default/ada.admin');

@@ -328,6 +328,19 @@ export class DeltaStateStore {
     };
   }
 
+  /** The cursor and the snapshot's revision, without the snapshot. */
+  async meta(
+    providerId: string,
+  ): Promise<{ cursor: DeltaCursor; revision: string } | undefined> {
+    const row = await this.knex(TABLE)
+      .select('cursor', 'revision')
+      .where({ provider_id: providerId })
+      .first();
+    return row
+      ? { cursor: JSON.parse(row.cursor), revision: row.revision }
+      : undefined;
+  }
+
   async cursorOf(providerId: string): Promise<DeltaCursor | undefined> {
     const row = await this.knex(TABLE)
       .select('cursor')

@@ -246,6 +246,11 @@ export class EntraOrgEntityProvider implements EntityProvider {
   private connection?: EntityProviderConnection;
   /** The entities last derived from the stored snapshot, by its revision. */
   private derived?: Derived;
+  /**
+   * The stored snapshot as this replica last saved it, so that a poll does
+   * not read it back from the database while no other replica changed it.
+   */
+  private memory?: { revision: string; snapshot: DirectorySnapshot };
 
   constructor(private readonly options: EntraOrgProviderOptions) {}
 
@@ -431,9 +436,11 @@ export class EntraOrgEntityProvider implements EntityProvider {
           revision,
         });
         this.derived = derive(revision, read);
+        this.memory = { revision, snapshot: recorded };
       } else {
         await this.options.delta.store.clear(this.providerId);
         this.derived = undefined;
+        this.memory = undefined;
       }
     }
     const { graph } = status;
@@ -593,7 +600,7 @@ export class EntraOrgEntityProvider implements EntityProvider {
       return status;
     };
 
-    const stored = await deltaStore.get(this.providerId);
+    const stored = await deltaStore.meta(this.providerId);
     if (!stored) return this.read();
     const signal = client.beginRun();
     let users: Array<Record<string, any>>;
@@ -617,6 +624,7 @@ export class EntraOrgEntityProvider implements EntityProvider {
         await finish({ outcome: 'expired', error: error.message });
         await deltaStore.clear(this.providerId);
         this.derived = undefined;
+        this.memory = undefined;
         return this.read();
       }
       const message = `Reading changes from Microsoft Graph failed: ${
@@ -638,17 +646,21 @@ export class EntraOrgEntityProvider implements EntityProvider {
     let before: Derived;
     let after: Derived;
     let changed: { users: number; groups: number };
+    let snapshot: DirectorySnapshot;
     const revision = randomUUID();
     try {
+      snapshot =
+        this.memory?.revision === stored.revision
+          ? this.memory.snapshot
+          : (await deltaStore.get(this.providerId))!.snapshot;
+      // Changed in place below: kept again only once saved.
+      this.memory = undefined;
       before =
         this.derived?.revision === stored.revision
           ? this.derived
-          : derive(
-              stored.revision,
-              await this.deriveFrom(stored.snapshot, signal),
-            );
-      changed = applyDelta(stored.snapshot, users, groups);
-      after = derive(revision, await this.deriveFrom(stored.snapshot, signal));
+          : derive(stored.revision, await this.deriveFrom(snapshot, signal));
+      changed = applyDelta(snapshot, users, groups);
+      after = derive(revision, await this.deriveFrom(snapshot, signal));
     } catch (error) {
       const message = `Deriving the organisation from the changes failed: ${
         (error as Error).message
@@ -715,12 +727,9 @@ export class EntraOrgEntityProvider implements EntityProvider {
         return finish({ outcome: 'failed', changed, error: message });
       }
     }
-    await deltaStore.save(this.providerId, {
-      cursor,
-      snapshot: stored.snapshot,
-      revision,
-    });
+    await deltaStore.save(this.providerId, { cursor, snapshot, revision });
     this.derived = after;
+    this.memory = { revision, snapshot };
     await store.update(this.providerId, {
       deltaRemoved: sum,
       ...(over && { override: undefined }),
