@@ -1,0 +1,116 @@
+import { test, expect, Page } from '@playwright/test';
+import { signInAs } from './signIn';
+
+test.setTimeout(180_000);
+
+// Seeded people (packages/entra-emulator/seed/tenant.yaml): Eve is in
+// payments-api, nested in payments, the owner of component:default/payments;
+// she is not in production-deployers.
+const EVE_OID = 'f25eb988-33ed-43cc-b146-d5b37afe29c7';
+
+/** The emulator `yarn dev` starts, on its default plain HTTP port. */
+const EMULATOR_URL = process.env.ENTRA_EMULATOR_URL ?? 'http://localhost:8400';
+
+interface DeployCall {
+  oid: string;
+  tid: string;
+  scopes: string[];
+  payload: {
+    component?: string;
+    environment?: string;
+    version?: string;
+    taskId?: string;
+  };
+}
+
+/** What the emulator's sample deploy API recorded (its admin route). */
+async function deployCalls(): Promise<DeployCall[]> {
+  const res = await fetch(`${EMULATOR_URL}/_emulator/deploy-calls`);
+  expect(res.status).toBe(200);
+  return (await res.json()).calls;
+}
+
+async function openDeployForm(page: Page, formData?: object) {
+  const query = formData
+    ? `?formData=${encodeURIComponent(JSON.stringify(formData))}`
+    : '';
+  // Right after startup the catalog may still be reading the templates.
+  await expect(async () => {
+    await page.goto(`/create/templates/default/deploy-component${query}`);
+    await expect(page.getByLabel('Version')).toBeVisible({ timeout: 10_000 });
+  }).toPass({ timeout: 90_000 });
+}
+
+test('an owner deploys a component to staging as herself and sees the deployment', async ({
+  page,
+}) => {
+  await signInAs(page, 'Eve Ellis');
+  await openDeployForm(page);
+
+  // The picker offers the components she owns through her groups.
+  const component = page.getByRole('textbox', { name: 'Component' });
+  await expect(async () => {
+    await component.click();
+    await component.fill('payments');
+    await page
+      .getByRole('option', { name: /payments/ })
+      .first()
+      .click({ timeout: 5_000 });
+  }).toPass({ timeout: 60_000 });
+  await page.getByLabel('Version').fill('1.4.2');
+  await page.getByRole('button', { name: 'Review' }).click();
+  await page.getByRole('button', { name: 'Create' }).click();
+
+  // The task runs; its output links the deployment the target created.
+  await expect(page).toHaveURL(/\/create\/tasks\/[^/]+/);
+  const taskId = page.url().split('/create/tasks/')[1].split(/[/?#]/)[0];
+  // The link's name also says it opens in a new window.
+  const link = page.getByRole('link', { name: /^Deployment deploy-\d+\b/ });
+  await expect(link).toBeVisible({ timeout: 60_000 });
+  const deploymentId = /deploy-\d+/.exec((await link.textContent())!)![0];
+  expect(await link.getAttribute('href')).toMatch(
+    new RegExp(`/deploy-api/deployments/${deploymentId}$`),
+  );
+
+  // The deploy reached the target as Eve, with the deploy scope, for this
+  // very task.
+  const call = (await deployCalls()).find(c => c.payload.taskId === taskId);
+  expect(call).toMatchObject({
+    oid: EVE_OID,
+    payload: {
+      component: 'component:default/payments',
+      environment: 'staging',
+      version: '1.4.2',
+      taskId,
+    },
+  });
+  expect(call!.scopes).toContain('deploy');
+});
+
+test('someone outside production-deployers is refused production, told who may deploy there, and nothing is deployed', async ({
+  page,
+}) => {
+  await signInAs(page, 'Eve Ellis');
+  const before = (await deployCalls()).length;
+  // The form itself was filled in the test above; here the answers are
+  // given through the wizard's formData parameter.
+  await openDeployForm(page, {
+    component: 'component:default/payments',
+    environment: 'production',
+    version: '1.4.2',
+  });
+  await page.getByRole('button', { name: 'Review' }).click();
+  await page.getByRole('button', { name: 'Create' }).click();
+
+  await expect(
+    page.getByText(/You may not deploy to production/).first(),
+  ).toBeVisible({ timeout: 30_000 });
+  await expect(
+    page.getByText(/group:default\/production-deployers/).first(),
+  ).toBeVisible();
+  expect(
+    (await deployCalls())
+      .slice(before)
+      .filter(c => c.payload.environment === 'production'),
+  ).toEqual([]);
+});
