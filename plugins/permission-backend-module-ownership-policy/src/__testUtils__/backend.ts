@@ -8,6 +8,7 @@
 import { authServiceFactory } from '@backstage/backend-defaults/auth';
 import { httpAuthServiceFactory } from '@backstage/backend-defaults/httpAuth';
 import { permissionsServiceFactory } from '@backstage/backend-defaults/permissions';
+import { schedulerServiceFactory } from '@backstage/backend-defaults/scheduler';
 import { userInfoServiceFactory } from '@backstage/backend-defaults/userInfo';
 import { createBackendModule } from '@backstage/backend-plugin-api';
 import { mockServices, startTestBackend } from '@backstage/backend-test-utils';
@@ -28,6 +29,7 @@ import { signInThroughBrowser } from '@internal/entra-emulator/testUtils';
 import entraAuthModule from '@internal/plugin-auth-backend-module-entra-provider';
 import catalogModuleOwnerUnregister from '@internal/plugin-catalog-backend-module-owner-unregister';
 import catalogModuleReadGuard from '@internal/plugin-catalog-backend-module-read-guard';
+import catalogModuleEntraOrg from '@internal/plugin-catalog-backend-module-entra-org';
 import scaffolderModuleTemplateRunGuard from '@internal/plugin-scaffolder-backend-module-template-run-guard';
 import { permissionModuleOwnershipPolicy } from '../module';
 
@@ -123,6 +125,10 @@ function deployActionStandIn(deploys: RecordedDeploy[]) {
 /**
  * Starts the backend; `staticToken` is a read-only external service's token,
  * `readableHosts` the hosts (`localhost:1234`) catalog locations may be read from.
+ * With `orgIngestion` (extra keys of its provider config, e.g. `delta`), the
+ * real Entra org ingestion reads Users and Groups from the emulator's Graph
+ * on the real scheduler (the test default runs each task once only);
+ * `entities` should then hold no org entities.
  */
 export async function startPortalBackend(options: {
   emulator: EntraEmulator;
@@ -130,9 +136,16 @@ export async function startPortalBackend(options: {
   ownershipPolicy: object;
   staticToken: string;
   readableHosts?: string[];
+  orgIngestion?: object;
 }) {
-  const { emulator, entities, ownershipPolicy, staticToken, readableHosts } =
-    options;
+  const {
+    emulator,
+    entities,
+    ownershipPolicy,
+    staticToken,
+    readableHosts,
+    orgIngestion,
+  } = options;
   const { portal } = emulator.apps;
   const deploys: RecordedDeploy[] = [];
   let applyEntities: ApplyEntities = async () => {
@@ -204,6 +217,24 @@ export async function startPortalBackend(options: {
                 ],
               },
             ],
+            ...(orgIngestion && {
+              providers: {
+                microsoftGraphOrg: {
+                  default: {
+                    target: emulator.graphBaseUrl,
+                    authority: emulator.httpsUrl,
+                    tenantId: emulator.tenantId,
+                    clientId: portal.clientId,
+                    clientSecret: portal.clientSecret,
+                    schedule: {
+                      frequency: { hours: 24 },
+                      timeout: { minutes: 5 },
+                    },
+                    ...orgIngestion,
+                  },
+                },
+              },
+            }),
           },
           permission: { enabled: true, ownershipPolicy },
         },
@@ -217,6 +248,7 @@ export async function startPortalBackend(options: {
       fixedEntityProvider(entities, apply => {
         applyEntities = apply;
       }),
+      ...(orgIngestion ? [schedulerServiceFactory, catalogModuleEntraOrg] : []),
       permissionPlugin,
       permissionModuleOwnershipPolicy,
       scaffolderPlugin,
