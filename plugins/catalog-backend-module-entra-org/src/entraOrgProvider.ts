@@ -119,7 +119,12 @@ export function deltaUnsupportedBy(
     ['userGroupMemberSearch', 'userGroupMember.search'],
     ['userGroupMemberPath', 'userGroupMember.path'],
   ];
-  return keys.filter(([k]) => config[k] !== undefined).map(([, n]) => n);
+  // The reader's defaults (and what the upstream config reader fills in).
+  const defaults: Partial<Record<keyof MicrosoftGraphProviderConfig, unknown>> =
+    { userPath: 'users', groupPath: 'groups', groupIncludeSubGroups: false };
+  return keys
+    .filter(([k]) => config[k] !== undefined && config[k] !== defaults[k])
+    .map(([, n]) => n);
 }
 
 type Counts = IngestionCounts;

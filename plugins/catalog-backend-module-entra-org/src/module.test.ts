@@ -3,7 +3,14 @@ import {
   mockServices,
   startTestBackend,
 } from '@backstage/backend-test-utils';
+import {
+  coreServices,
+  createServiceFactory,
+  SchedulerService,
+  SchedulerServiceTaskScheduleDefinition,
+} from '@backstage/backend-plugin-api';
 import catalogPlugin from '@backstage/plugin-catalog-backend';
+import { durationToMilliseconds, HumanDuration } from '@backstage/types';
 import { ConflictError } from '@backstage/errors';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import type { EntraEmulator } from '@internal/entra-emulator';
@@ -33,6 +40,52 @@ function providerConfig(emulator: EntraEmulator, extra: object = {}) {
 }
 
 const ADMIN = mockCredentials.user('user:default/ada.admin');
+
+/**
+ * A scheduler that runs each task at its frequency. The test backend's own
+ * runs tasks once at startup and on trigger only, which cannot show polls.
+ */
+const timers: NodeJS.Timeout[] = [];
+afterAll(() => timers.forEach(clearInterval));
+const intervalScheduler = createServiceFactory({
+  service: coreServices.scheduler,
+  deps: {},
+  factory: () => {
+    const tasks = new Map<string, () => Promise<void>>();
+    const scheduler: Partial<SchedulerService> = {
+      createScheduledTaskRunner: (
+        schedule: SchedulerServiceTaskScheduleDefinition,
+      ) => ({
+        run: async ({ id, fn }) => {
+          let running = false;
+          const tick = async () => {
+            if (running) return;
+            running = true;
+            try {
+              await fn(new AbortController().signal);
+            } finally {
+              running = false;
+            }
+          };
+          tasks.set(id, tick);
+          const ms = durationToMilliseconds(
+            schedule.frequency as HumanDuration,
+          );
+          timers.push(setInterval(() => tick().catch(() => {}), ms));
+          tick().catch(() => {});
+        },
+      }),
+      scheduleTask: async () => {},
+      triggerTask: async id => {
+        tasks
+          .get(id)?.()
+          .catch(() => {});
+      },
+      getScheduledTasks: async () => [],
+    };
+    return scheduler as SchedulerService;
+  },
+});
 
 async function waitFor<T>(
   probe: () => Promise<T | undefined>,
@@ -107,6 +160,66 @@ describe('catalogModuleEntraOrg in a backend', () => {
       .set('Authorization', auth);
     expect(allowed.status).toBe(202);
     expect(allowed.body.allowedBy).toBe(ADMIN.principal.userEntityRef);
+  });
+
+  it('applies a change in Entra to the real catalog within a delta poll, without a full round', async () => {
+    const { server } = await startTestBackend({
+      features: [
+        catalogPlugin,
+        catalogModuleEntraOrg,
+        intervalScheduler,
+        mockServices.rootConfig.factory({
+          data: providerConfig(emulator, {
+            delta: { frequency: { seconds: 1 } },
+          }),
+        }),
+      ],
+    });
+    const auth = mockCredentials.user.header('user:default/ada.admin');
+    const carla = emulator.seed.users.find(
+      u => u.displayName === 'Carla Chen',
+    )!;
+    const carlaNow = async () =>
+      (
+        await request(server)
+          .get('/api/catalog/entities/by-name/user/default/carla.chen')
+          .set('Authorization', auth)
+      ).status;
+    await waitFor(
+      async () => ((await carlaNow()) === 200 ? true : undefined),
+      'the first full round in the catalog',
+    );
+    const statusNow = async () =>
+      (
+        await request(server)
+          .get('/api/catalog/entra-org/status')
+          .set('Authorization', auth)
+      ).body.providers[0];
+    const fullRound = (await statusNow()).lastRun;
+
+    emulator.directory.setAccountEnabled(carla.id, false);
+    try {
+      await waitFor(
+        async () => ((await carlaNow()) === 404 ? true : undefined),
+        'the disabled person gone from the catalog',
+      );
+      const status = await statusNow();
+      // Still the same full round: the change came by a poll.
+      expect(status.lastRun.startedAt).toBe(fullRound.startedAt);
+      expect(status.lastReconciledAt).toEqual(expect.any(String));
+      expect(status.delta.cursorSyncedAt).toEqual(expect.any(String));
+      expect(status.delta.lastAppliedPoll).toMatchObject({
+        outcome: 'applied',
+        changed: { users: 1 },
+        applied: { removed: 1 },
+      });
+    } finally {
+      emulator.directory.setAccountEnabled(carla.id, true);
+    }
+    await waitFor(
+      async () => ((await carlaNow()) === 200 ? true : undefined),
+      'the re-enabled person back in the catalog',
+    );
   });
 
   it('refuses the status and the override to whom the policy denies them', async () => {

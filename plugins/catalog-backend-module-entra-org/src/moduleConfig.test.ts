@@ -1,4 +1,6 @@
 import { ConfigReader } from '@backstage/config';
+import { readProviderConfigs } from '@backstage/plugin-catalog-backend-module-msgraph';
+import { deltaUnsupportedBy } from './entraOrgProvider';
 import { readEntraOrgExtras } from './module';
 
 describe('readEntraOrgExtras: delta settings', () => {
@@ -27,5 +29,40 @@ describe('readEntraOrgExtras: delta settings', () => {
       /catalog\.providers\.microsoftGraphOrg\.default\.delta\.frequency must be at least one second/,
     );
     expect(read('soon')).toThrow(/delta\.frequency must be a duration/);
+  });
+});
+
+describe('deltaUnsupportedBy', () => {
+  const configs = (extra: object) =>
+    readProviderConfigs(
+      new ConfigReader({
+        catalog: {
+          providers: {
+            microsoftGraphOrg: {
+              default: {
+                tenantId: 't',
+                clientId: 'c',
+                clientSecret: 's',
+                ...extra,
+              },
+            },
+          },
+        },
+      }),
+    )[0];
+
+  it('keeps delta on with the upstream defaults (user and group paths filled in)', () => {
+    expect(deltaUnsupportedBy(configs({}))).toEqual([]);
+  });
+
+  it('names the settings Graph delta cannot apply', () => {
+    expect(
+      deltaUnsupportedBy(
+        configs({
+          user: { filter: "department eq 'x'" },
+          group: { search: '"x"' },
+        }),
+      ),
+    ).toEqual(['user.filter', 'group.search']);
   });
 });
