@@ -30,6 +30,32 @@ async function deployCalls(): Promise<DeployCall[]> {
   return (await res.json()).calls;
 }
 
+/**
+ * Makes Entra's token endpoint answer 503 to the next `times` requests, as
+ * when the person's session cannot be refreshed without them.
+ */
+async function failNextTokenRequests(times: number) {
+  const res = await fetch(`${EMULATOR_URL}/_emulator/faults`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      faults: [
+        {
+          type: 'unavailable',
+          route: '*/oauth2/v2.0/token',
+          method: 'POST',
+          times,
+        },
+      ],
+    }),
+  });
+  expect(res.status).toBe(200);
+}
+
+async function clearFaults() {
+  await fetch(`${EMULATOR_URL}/_emulator/faults`, { method: 'DELETE' });
+}
+
 async function openDeployForm(page: Page, formData?: object) {
   const query = formData
     ? `?formData=${encodeURIComponent(JSON.stringify(formData))}`
@@ -113,4 +139,84 @@ test('someone outside production-deployers is refused production, told who may d
       .slice(before)
       .filter(c => c.payload.environment === 'production'),
   ).toEqual([]);
+});
+
+test.describe('when Entra cannot give the token without the person', () => {
+  test.afterEach(clearFaults);
+
+  const answers = {
+    component: 'component:default/payments',
+    environment: 'staging',
+    version: '2.0.0',
+  };
+
+  /** Answers Entra's sign-in popup as Eve whenever one opens. */
+  function signInInPopups(page: Page) {
+    page.on('popup', popup =>
+      popup.getByRole('button', { name: 'Sign in as Eve Ellis' }).click(),
+    );
+  }
+
+  test('she is asked to sign in again, signs in, and the deploy runs as her', async ({
+    page,
+  }) => {
+    await signInAs(page, 'Eve Ellis');
+    await openDeployForm(page, answers);
+    await page.getByRole('button', { name: 'Review' }).click();
+    // The silent refresh fails, as it does when Entra wants the person.
+    await failNextTokenRequests(1);
+    await page.getByRole('button', { name: 'Create' }).click();
+
+    const dialog = page.getByRole('dialog', {
+      name: 'Sign in again to deploy as yourself',
+    });
+    await expect(dialog).toBeVisible();
+    await expect(page).not.toHaveURL(/\/create\/tasks\//);
+
+    signInInPopups(page);
+    await dialog
+      .getByRole('button', { name: 'Sign in with Microsoft' })
+      .click();
+
+    await expect(page).toHaveURL(/\/create\/tasks\/[^/]+/);
+    await expect(dialog).toBeHidden();
+    const taskId = page.url().split('/create/tasks/')[1].split(/[/?#]/)[0];
+    await expect(
+      page.getByRole('link', { name: /^Deployment deploy-\d+\b/ }),
+    ).toBeVisible({ timeout: 60_000 });
+    const call = (await deployCalls()).find(c => c.payload.taskId === taskId);
+    expect(call).toMatchObject({ oid: EVE_OID, payload: { version: '2.0.0' } });
+  });
+
+  test('cancelling creates no task and gives her the form back with her answers', async ({
+    page,
+  }) => {
+    await signInAs(page, 'Eve Ellis');
+    await openDeployForm(page, { ...answers, version: '2.0.1' });
+    await page.getByRole('button', { name: 'Review' }).click();
+    await failNextTokenRequests(1);
+    await page.getByRole('button', { name: 'Create' }).click();
+
+    const dialog = page.getByRole('dialog', {
+      name: 'Sign in again to deploy as yourself',
+    });
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+
+    // The form again, at the same address. Her portal session went with
+    // the failed refresh, so the app may ask her to sign in first.
+    await expect(page).toHaveURL(
+      /\/create\/templates\/default\/deploy-component/,
+    );
+    const version = page.getByLabel('Version');
+    const signIn = page.getByRole('button', { name: 'Sign In' });
+    await expect(version.or(signIn)).toBeVisible({ timeout: 30_000 });
+    if (await signIn.isVisible()) {
+      signInInPopups(page);
+      await signIn.click();
+    }
+    await expect(version).toHaveValue('2.0.1', { timeout: 30_000 });
+    expect(
+      (await deployCalls()).filter(c => c.payload.version === '2.0.1'),
+    ).toEqual([]);
+  });
 });
