@@ -316,10 +316,12 @@ export const entraAuthenticator = createOAuthAuthenticator<
     } catch (error) {
       if (error instanceof AuthenticationError) throw error;
       // Entra's answer (invalid_grant: expired, revoked) ends the session; a
-      // network failure does not, so the session survives an outage.
+      // network failure, or Entra saying it cannot answer now (5xx,
+      // temporarily_unavailable), does not, so the session survives an outage.
       if (
-        !(error instanceof oidcErrors.OPError) &&
-        !(error instanceof oidcErrors.RPError)
+        isEntraUnavailable(error) ||
+        (!(error instanceof oidcErrors.OPError) &&
+          !(error instanceof oidcErrors.RPError))
       ) {
         throw new ServiceUnavailableError(
           `Microsoft Entra ID cannot be reached to refresh the session (${
@@ -345,3 +347,18 @@ export const entraAuthenticator = createOAuthAuthenticator<
     };
   },
 });
+
+/**
+ * Whether Entra answered, but only to say it cannot serve the request now:
+ * a 5xx, or the OAuth errors for that (`temporarily_unavailable`,
+ * `server_error`). Such an answer is an outage, not a refusal of the session.
+ */
+function isEntraUnavailable(error: unknown): boolean {
+  if (!(error instanceof oidcErrors.OPError)) return false;
+  const status = error.response?.statusCode;
+  return (
+    (typeof status === 'number' && status >= 500) ||
+    error.error === 'temporarily_unavailable' ||
+    error.error === 'server_error'
+  );
+}

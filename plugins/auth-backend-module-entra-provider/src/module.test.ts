@@ -537,6 +537,27 @@ describe('Entra sign-in (provider id microsoft) against the emulator', () => {
       expect(later.status).toBe(200);
     });
 
+    it('keeps the session while Entra answers that it is unavailable', async () => {
+      const { sessionCookie } = await signIn(
+        baseUrl,
+        'ben.builder@contoso.example',
+      );
+      emulator.setFaults([
+        { type: 'unavailable', route: '*/oauth2/v2.0/token', times: 1 },
+      ]);
+      try {
+        const res = await refreshSession(baseUrl, sessionCookie!);
+        expect(res.status).toBe(401);
+        expect(await res.text()).toMatch(/cannot be reached/);
+        expect(refreshCookies(res)).toEqual([]);
+      } finally {
+        emulator.setFaults([]);
+      }
+      // The same session refreshes once Entra answers again.
+      const later = await refreshSession(baseUrl, sessionCookie!);
+      expect(later.status).toBe(200);
+    });
+
     it('keeps the session while the catalog cannot answer', async () => {
       const { sessionCookie } = await signIn(
         baseUrl,
