@@ -8,7 +8,9 @@
  *   yarn dev --backend-only   backend only (serves a built app; used by e2e)
  */
 require('@backstage/cli-node/config/nodeTransform.cjs');
-const { spawn } = require('node:child_process');
+const { spawn, spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const path = require('node:path');
 
 const TENANT_KEYS = [
   'AZURE_TENANT_ID',
@@ -64,15 +66,83 @@ async function entraEnvironment() {
   };
 }
 
+function findOnPath(command) {
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    const file = path.join(dir || '.', command);
+    try {
+      fs.accessSync(file, fs.constants.X_OK);
+      return file;
+    } catch {
+      // not in this directory
+    }
+  }
+  return undefined;
+}
+
+// The interpreter mkdocs runs under, from its script's #! line: the plugin
+// has to be importable there, not in whichever python3 comes first on PATH
+// (pyenv, a venv).
+function mkdocsPython(mkdocs) {
+  let firstLine = '';
+  try {
+    firstLine = fs.readFileSync(mkdocs, 'utf8').split('\n', 1)[0];
+  } catch {
+    return 'python3';
+  }
+  const words = firstLine.replace(/^#!/, '').trim().split(/\s+/);
+  const interpreter =
+    path.basename(words[0] ?? '') === 'env' ? words[1] : words[0];
+  return interpreter && /^python/.test(path.basename(interpreter))
+    ? interpreter
+    : 'python3';
+}
+
+/*
+ * TechDocs (runIn: local) builds the Docs tab with the mkdocs on PATH, and
+ * its generator adds the techdocs-core plugin to mkdocs.yml, which only pip
+ * provides. When that mkdocs cannot import the plugin (Debian's mkdocs
+ * package), the generator is told to leave it out (app-config.yaml,
+ * TECHDOCS_OMIT_CORE_PLUGIN): plain mkdocs with its Material theme instead of
+ * a failed build.
+ */
+function techdocsEnvironment() {
+  if (process.env.TECHDOCS_OMIT_CORE_PLUGIN !== undefined) return {};
+  const mkdocs = findOnPath('mkdocs');
+  if (!mkdocs) {
+    console.log(
+      '[dev] TechDocs: mkdocs is not installed, so the Docs tab reports a failed build. ' +
+        'Install `apt-get install mkdocs mkdocs-material` (Debian/Ubuntu) or `pip install mkdocs-techdocs-core`.',
+    );
+    return {};
+  }
+  const python = mkdocsPython(mkdocs);
+  const canRun = code =>
+    spawnSync(python, ['-c', code], { stdio: 'ignore' }).status === 0;
+  if (canRun('import techdocs_core')) return {};
+  // mkdocs.yml asks for the Material theme (what the TechDocs reader styles).
+  const material = canRun(
+    "from mkdocs.utils import get_theme_names; assert 'material' in get_theme_names()",
+  );
+  console.log(
+    material
+      ? `[dev] TechDocs: ${mkdocs} has no techdocs-core plugin, so docs build with plain mkdocs and Material ` +
+          '(`pip install mkdocs-techdocs-core` for its Markdown extensions).'
+      : `[dev] TechDocs: ${mkdocs} has neither techdocs-core nor the Material theme, so the Docs tab reports a failed build. ` +
+          'Install `apt-get install mkdocs-material` (Debian/Ubuntu) or `pip install mkdocs-techdocs-core`.',
+  );
+  return { TECHDOCS_OMIT_CORE_PLUGIN: 'true' };
+}
+
 async function main() {
   const backendOnly = process.argv.includes('--backend-only');
   const entra = await entraEnvironment();
+  const techdocs = techdocsEnvironment();
   const args = backendOnly
     ? ['workspace', 'backend', 'start']
     : ['backstage-cli', 'repo', 'start'];
   const child = spawn('yarn', args, {
     stdio: 'inherit',
-    env: { ...process.env, ...entra.env },
+    env: { ...process.env, ...techdocs, ...entra.env },
   });
   const stop = signal => child.kill(signal);
   process.on('SIGINT', stop);

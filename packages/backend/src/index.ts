@@ -62,6 +62,8 @@ backend.add(import('@internal/plugin-scaffolder-backend-module-entra-deploy'));
 
 // TechDocs
 backend.add(import('@backstage/plugin-techdocs-backend'));
+// docs/ (dir:) is built from a copy: the build does not rewrite mkdocs.yml.
+backend.add(import('@internal/plugin-techdocs-backend-module-portal'));
 
 // Auth: Microsoft Entra ID sign-in (provider id `microsoft`), identity keyed
 // on the ID token's oid + tid. No guest sign-in.
