@@ -162,7 +162,16 @@ test('the Node.js service template runs offline end to end: published, registere
   await expect(page).toHaveURL(
     new RegExp(`/catalog/default/component/${name}`),
   );
-  await expect(page.getByText('Takes orders').first()).toBeVisible();
+  // catalog:register adds the location; the catalog processes it moments
+  // later, and the entity page does not refetch on its own until then.
+  await expect(async () => {
+    if (!(await page.getByText('Takes orders').first().isVisible())) {
+      await page.reload();
+    }
+    await expect(page.getByText('Takes orders').first()).toBeVisible({
+      timeout: 5_000,
+    });
+  }).toPass({ timeout: 60_000 });
   await expect(
     page.getByRole('link', { name: 'platform-admins' }).first(),
   ).toBeVisible();
