@@ -57,6 +57,18 @@ describe('readEntraProviderConfig', () => {
     expect([...multi.allowedTenantIds]).toEqual([TENANT]);
   });
 
+  it('admits tenant ids written in upper case, as Entra sends them (lower case)', () => {
+    const single = read({ tenantId: TENANT.toUpperCase() });
+    expect(single.tenantId).toBe(TENANT);
+    expect([...single.allowedTenantIds]).toEqual([TENANT]);
+    expect(single.metadataUrl).toContain(`/${TENANT}/v2.0/`);
+    const multi = read({
+      tenantId: 'Organizations',
+      allowedTenantIds: [TENANT.toUpperCase()],
+    });
+    expect([...multi.allowedTenantIds]).toEqual([TENANT]);
+  });
+
   it('names a tenant id that is not a GUID', () => {
     expect(() => read({ tenantId: 'contoso.com' })).toThrow(
       /tenantId must be the directory \(tenant\) id, a GUID; got 'contoso\.com'/,

@@ -32,10 +32,14 @@ export interface EntraProviderConfig {
 export function readEntraProviderConfig(config: Config): EntraProviderConfig {
   const clientId = config.getString('clientId');
   const clientSecret = config.getString('clientSecret');
-  const tenantId = config.getString('tenantId');
-  const allowList = config.getOptionalStringArray('allowedTenantIds') ?? [];
+  // Entra writes tenant ids in lower case (in `tid` and in issuers); an id
+  // pasted in upper case must not refuse every sign-in.
+  const tenantId = config.getString('tenantId').toLowerCase();
+  const allowList = (
+    config.getOptionalStringArray('allowedTenantIds') ?? []
+  ).map(id => id.toLowerCase());
 
-  if (MULTI_TENANT.has(tenantId.toLowerCase())) {
+  if (MULTI_TENANT.has(tenantId)) {
     if (allowList.length === 0) {
       throw new InputError(
         `${KEY}.tenantId is '${tenantId}', which would admit people from any Entra tenant. ` +
@@ -70,7 +74,7 @@ export function readEntraProviderConfig(config: Config): EntraProviderConfig {
     clientSecret,
     tenantId,
     allowedTenantIds: new Set(
-      MULTI_TENANT.has(tenantId.toLowerCase()) ? allowList : [tenantId],
+      MULTI_TENANT.has(tenantId) ? allowList : [tenantId],
     ),
     authority,
     metadataUrl: `${authority}/v2.0/.well-known/openid-configuration`,
