@@ -10,6 +10,11 @@ import { Entity } from '@backstage/catalog-model';
 import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
 import type { EntraEmulator } from '@internal/entra-emulator';
 import { signInThroughBrowser } from '@internal/entra-emulator/testUtils';
+import {
+  cookieHeader,
+  emulatorAuthConfig,
+  readPopupResponse,
+} from '@internal/portal-test-utils';
 import { authModuleEntraProvider } from '../module';
 import { ENTRA_USER_ID_ANNOTATION } from '../resolvers';
 
@@ -85,7 +90,6 @@ export async function startAuthBackend(
     catalog?: ServiceFactory;
   } = {},
 ) {
-  const { portal } = emulator.apps;
   const backend = await startTestBackend({
     features: [
       authPlugin,
@@ -97,21 +101,7 @@ export async function startAuthBackend(
       mockServices.rootConfig.factory({
         data: {
           app: { baseUrl: 'http://localhost:3000' },
-          auth: {
-            environment: 'development',
-            providers: {
-              microsoft: {
-                development: {
-                  clientId: portal.clientId,
-                  clientSecret: portal.clientSecret,
-                  tenantId: emulator.tenantId,
-                  authority: emulator.authority,
-                  callbackUrl: CALLBACK_URL,
-                  ...options.provider,
-                },
-              },
-            },
-          },
+          auth: emulatorAuthConfig(emulator, options.provider),
         },
       }),
     ],
@@ -120,30 +110,7 @@ export async function startAuthBackend(
   return { backend, baseUrl: `http://localhost:${port}` };
 }
 
-/** The JSON the sign-in popup posts back to the app. */
-export function readPopupResponse(html: string): any {
-  const encoded = /decodeURIComponent\('([^']*)'\)/.exec(html)?.[1];
-  if (!encoded) throw new Error(`No auth response in popup page:\n${html}`);
-  return JSON.parse(decodeURIComponent(encoded));
-}
-
-/**
- * The Cookie header a browser would send back: Backstage first clears a
- * cookie (for older cookie paths) and then sets it, so the last value wins.
- */
-export function cookieHeader(res: Response): string {
-  const jar = new Map<string, string>();
-  for (const c of res.headers.getSetCookie()) {
-    const [pair] = c.split(';');
-    const [name, value] = [
-      pair.slice(0, pair.indexOf('=')),
-      pair.slice(pair.indexOf('=') + 1),
-    ];
-    if (value) jar.set(name, value);
-    else jar.delete(name);
-  }
-  return [...jar].map(([n, v]) => `${n}=${v}`).join('; ');
-}
+export { cookieHeader, readPopupResponse };
 
 /** What a browser does between "Sign in" and the popup closing. */
 export async function signIn(

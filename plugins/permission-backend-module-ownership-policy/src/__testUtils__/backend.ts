@@ -16,7 +16,6 @@ import { Entity } from '@backstage/catalog-model';
 import authPlugin from '@backstage/plugin-auth-backend';
 import catalogPlugin from '@backstage/plugin-catalog-backend';
 import scaffolderEntityModel from '@backstage/plugin-catalog-backend-module-scaffolder-entity-model';
-import { catalogProcessingExtensionPoint } from '@backstage/plugin-catalog-node';
 import mcpActionsPlugin from '@backstage/plugin-mcp-actions-backend';
 import permissionPlugin from '@backstage/plugin-permission-backend';
 import scaffolderPlugin from '@backstage/plugin-scaffolder-backend';
@@ -25,16 +24,18 @@ import {
   scaffolderActionsExtensionPoint,
 } from '@backstage/plugin-scaffolder-node';
 import type { EntraEmulator } from '@internal/entra-emulator';
-import { signInThroughBrowser } from '@internal/entra-emulator/testUtils';
+import {
+  ApplyEntities,
+  emulatorAuthConfig,
+  fixedEntityProvider,
+  signIn,
+} from '@internal/portal-test-utils';
 import entraAuthModule from '@internal/plugin-auth-backend-module-entra-provider';
 import catalogModuleOwnerUnregister from '@internal/plugin-catalog-backend-module-owner-unregister';
 import catalogModuleReadGuard from '@internal/plugin-catalog-backend-module-read-guard';
 import catalogModuleEntraOrg from '@internal/plugin-catalog-backend-module-entra-org';
 import scaffolderModuleTemplateRunGuard from '@internal/plugin-scaffolder-backend-module-template-run-guard';
 import { permissionModuleOwnershipPolicy } from '../module';
-
-/** The callback URL registered for the portal app in the emulator's seed. */
-const CALLBACK_URL = 'http://localhost:7007/api/auth/microsoft/handler/frame';
 
 /** A deploy the stand-in `entra:deploy` action performed. */
 export interface RecordedDeploy {
@@ -43,55 +44,7 @@ export interface RecordedDeploy {
   environment: string;
 }
 
-/** Replaces the catalog's entities from the test provider, as an ingestion run would. */
-export type ApplyEntities = (entities: Entity[]) => Promise<void>;
-
-/**
- * Puts a set of entities in the catalog, as org ingestion would; `connected`
- * gets a function that replaces them later (a full mutation).
- */
-function fixedEntityProvider(
-  entities: Entity[],
-  connected: (apply: ApplyEntities) => void,
-) {
-  return createBackendModule({
-    pluginId: 'catalog',
-    moduleId: 'policy-test-entities',
-    register(reg) {
-      reg.registerInit({
-        deps: { processing: catalogProcessingExtensionPoint },
-        async init({ processing }) {
-          processing.addEntityProvider({
-            getProviderName: () => 'policy-test-entities',
-            async connect(connection) {
-              const apply: ApplyEntities = current =>
-                connection.applyMutation({
-                  type: 'full',
-                  entities: current.map(entity => ({
-                    locationKey: 'policy-test',
-                    entity: {
-                      ...entity,
-                      metadata: {
-                        ...entity.metadata,
-                        annotations: {
-                          'backstage.io/managed-by-location': 'url:policy-test',
-                          'backstage.io/managed-by-origin-location':
-                            'url:policy-test',
-                          ...entity.metadata.annotations,
-                        },
-                      },
-                    },
-                  })),
-                });
-              connected(apply);
-              await apply(entities);
-            },
-          });
-        },
-      });
-    },
-  });
-}
+export type { ApplyEntities };
 
 /** Records deploys instead of calling a deploy target. */
 function deployActionStandIn(deploys: RecordedDeploy[]) {
@@ -187,21 +140,7 @@ export async function startPortalBackend(options: {
               ],
             },
           },
-          auth: {
-            environment: 'development',
-            providers: {
-              microsoft: {
-                development: {
-                  clientId: portal.clientId,
-                  clientSecret: portal.clientSecret,
-                  tenantId: emulator.tenantId,
-                  authority: emulator.authority,
-                  callbackUrl: CALLBACK_URL,
-                  loadPhoto: false,
-                },
-              },
-            },
-          },
+          auth: emulatorAuthConfig(emulator, { loadPhoto: false }),
           catalog: {
             rules: [
               {
@@ -245,8 +184,13 @@ export async function startPortalBackend(options: {
       catalogModuleReadGuard,
       catalogModuleOwnerUnregister,
       scaffolderEntityModel,
-      fixedEntityProvider(entities, apply => {
-        applyEntities = apply;
+      fixedEntityProvider({
+        name: 'policy-test-entities',
+        locationKey: 'policy-test',
+        entities,
+        connected: apply => {
+          applyEntities = apply;
+        },
       }),
       ...(orgIngestion ? [schedulerServiceFactory, catalogModuleEntraOrg] : []),
       permissionPlugin,
@@ -266,55 +210,8 @@ export async function startPortalBackend(options: {
   };
 }
 
-/** The JSON the sign-in popup posts back to the app. */
-function readPopupResponse(html: string): any {
-  const encoded = /decodeURIComponent\('([^']*)'\)/.exec(html)?.[1];
-  if (!encoded) throw new Error(`No auth response in popup page:\n${html}`);
-  return JSON.parse(decodeURIComponent(encoded));
-}
-
-/** The Cookie header a browser would send back (the last value set wins). */
-function cookieHeader(res: Response): string {
-  const jar = new Map<string, string>();
-  for (const c of res.headers.getSetCookie()) {
-    const [pair] = c.split(';');
-    const i = pair.indexOf('=');
-    const [name, value] = [pair.slice(0, i), pair.slice(i + 1)];
-    if (value) jar.set(name, value);
-    else jar.delete(name);
-  }
-  return [...jar].map(([n, v]) => `${n}=${v}`).join('; ');
-}
-
 /**
  * Signs a seeded person in as the browser does and returns their Backstage
- * token and the ownership refs sign-in gave them.
+ * token, the ownership refs sign-in gave them and their session cookie.
  */
-export async function signIn(baseUrl: string, upn: string) {
-  const start = await fetch(
-    `${baseUrl}/api/auth/microsoft/start?env=development`,
-    { redirect: 'manual' },
-  );
-  if (start.status !== 302) {
-    throw new Error(
-      `Sign-in start answered ${start.status}: ${await start.text()}`,
-    );
-  }
-  const login = await signInThroughBrowser(start.headers.get('location')!, upn);
-  const callback = new URL(login.headers.get('location')!);
-  const frame = await fetch(
-    `${baseUrl}/api/auth/microsoft/handler/frame${callback.search}`,
-    { headers: { cookie: cookieHeader(start) }, redirect: 'manual' },
-  );
-  const { response, error } = readPopupResponse(await frame.text());
-  if (!response) {
-    throw new Error(`Sign-in of ${upn} failed: ${JSON.stringify(error)}`);
-  }
-  return {
-    token: response.backstageIdentity.token as string,
-    /** The Cookie header the browser then holds (the refresh-token cookie). */
-    sessionCookie: cookieHeader(frame),
-    ownershipEntityRefs: response.backstageIdentity.identity
-      .ownershipEntityRefs as string[],
-  };
-}
+export { signIn };

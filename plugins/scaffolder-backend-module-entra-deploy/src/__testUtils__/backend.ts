@@ -27,11 +27,14 @@ import { Entity } from '@backstage/catalog-model';
 import authPlugin from '@backstage/plugin-auth-backend';
 import catalogPlugin from '@backstage/plugin-catalog-backend';
 import scaffolderEntityModel from '@backstage/plugin-catalog-backend-module-scaffolder-entity-model';
-import { catalogProcessingExtensionPoint } from '@backstage/plugin-catalog-node';
 import permissionPlugin from '@backstage/plugin-permission-backend';
 import scaffolderPlugin from '@backstage/plugin-scaffolder-backend';
 import type { EntraEmulator } from '@internal/entra-emulator';
-import { signInThroughBrowser } from '@internal/entra-emulator/testUtils';
+import {
+  emulatorAuthConfig,
+  fixedEntityProvider,
+  signIn as signInAsBrowser,
+} from '@internal/portal-test-utils';
 import entraAuthModule from '@internal/plugin-auth-backend-module-entra-provider';
 import permissionModuleOwnershipPolicy from '@internal/plugin-permission-backend-module-ownership-policy';
 import { parseAllDocuments } from 'yaml';
@@ -39,9 +42,6 @@ import { scaffolderModuleEntraDeploy } from '../module';
 
 /** A read-only catalog token, to wait for the catalog before anyone signs in. */
 export const CATALOG_READER_TOKEN = 'deploy-test-catalog-reader-0123456789';
-
-/** The callback URL registered for the portal app in the emulator's seed. */
-const CALLBACK_URL = 'http://localhost:7007/api/auth/microsoft/handler/frame';
 
 /** The repository root (templates live in catalog/templates). */
 const REPO_ROOT = path.resolve(
@@ -164,43 +164,6 @@ export const OWNERSHIP_POLICY = {
   },
 };
 
-function fixedEntityProvider(entities: Entity[]) {
-  return createBackendModule({
-    pluginId: 'catalog',
-    moduleId: 'deploy-test-entities',
-    register(reg) {
-      reg.registerInit({
-        deps: { processing: catalogProcessingExtensionPoint },
-        async init({ processing }) {
-          processing.addEntityProvider({
-            getProviderName: () => 'deploy-test-entities',
-            async connect(connection) {
-              await connection.applyMutation({
-                type: 'full',
-                entities: entities.map(entity => ({
-                  locationKey: 'deploy-test',
-                  entity: {
-                    ...entity,
-                    metadata: {
-                      ...entity.metadata,
-                      annotations: {
-                        'backstage.io/managed-by-location': 'url:deploy-test',
-                        'backstage.io/managed-by-origin-location':
-                          'url:deploy-test',
-                        ...entity.metadata.annotations,
-                      },
-                    },
-                  },
-                })),
-              });
-            },
-          });
-        },
-      });
-    },
-  });
-}
-
 const serialise = (value: unknown): unknown =>
   value instanceof Error
     ? { name: value.name, message: value.message, stack: value.stack }
@@ -293,7 +256,6 @@ export async function startDeployBackend(options: {
   deployUrl: string;
 }) {
   const { emulator, deployUrl } = options;
-  const { portal } = emulator.apps;
   const logLines: string[] = [];
   let scaffolderDatabase: DatabaseService | undefined;
   const backend = await startTestBackend({
@@ -331,21 +293,7 @@ export async function startDeployBackend(options: {
               ],
             },
           },
-          auth: {
-            environment: 'development',
-            providers: {
-              microsoft: {
-                development: {
-                  clientId: portal.clientId,
-                  clientSecret: portal.clientSecret,
-                  tenantId: emulator.tenantId,
-                  authority: emulator.authority,
-                  callbackUrl: CALLBACK_URL,
-                  loadPhoto: false,
-                },
-              },
-            },
-          },
+          auth: emulatorAuthConfig(emulator, { loadPhoto: false }),
           catalog: {
             rules: [{ allow: ['Component', 'Template', 'User', 'Group'] }],
           },
@@ -369,7 +317,11 @@ export async function startDeployBackend(options: {
       entraAuthModule,
       catalogPlugin,
       scaffolderEntityModel,
-      fixedEntityProvider(DEPLOY_TEST_ENTITIES),
+      fixedEntityProvider({
+        name: 'deploy-test-entities',
+        locationKey: 'deploy-test',
+        entities: DEPLOY_TEST_ENTITIES,
+      }),
       permissionPlugin,
       permissionModuleOwnershipPolicy,
       scaffolderPlugin,
@@ -409,46 +361,7 @@ export async function startDeployBackend(options: {
   };
 }
 
-/** The JSON the sign-in popup posts back to the app. */
-function readPopupResponse(html: string): any {
-  const encoded = /decodeURIComponent\('([^']*)'\)/.exec(html)?.[1];
-  if (!encoded) throw new Error(`No auth response in popup page:\n${html}`);
-  return JSON.parse(decodeURIComponent(encoded));
-}
-
-/** The Cookie header a browser would send back (the last value set wins). */
-function cookieHeader(res: Response): string {
-  const jar = new Map<string, string>();
-  for (const c of res.headers.getSetCookie()) {
-    const [pair] = c.split(';');
-    const i = pair.indexOf('=');
-    const [name, value] = [pair.slice(0, i), pair.slice(i + 1)];
-    if (value) jar.set(name, value);
-    else jar.delete(name);
-  }
-  return [...jar].map(([n, v]) => `${n}=${v}`).join('; ');
-}
-
 /** Signs a seeded person in as the browser does; returns their Backstage token. */
 export async function signIn(baseUrl: string, upn: string): Promise<string> {
-  const start = await fetch(
-    `${baseUrl}/api/auth/microsoft/start?env=development`,
-    { redirect: 'manual' },
-  );
-  if (start.status !== 302) {
-    throw new Error(
-      `Sign-in start answered ${start.status}: ${await start.text()}`,
-    );
-  }
-  const login = await signInThroughBrowser(start.headers.get('location')!, upn);
-  const callback = new URL(login.headers.get('location')!);
-  const frame = await fetch(
-    `${baseUrl}/api/auth/microsoft/handler/frame${callback.search}`,
-    { headers: { cookie: cookieHeader(start) }, redirect: 'manual' },
-  );
-  const { response, error } = readPopupResponse(await frame.text());
-  if (!response) {
-    throw new Error(`Sign-in of ${upn} failed: ${JSON.stringify(error)}`);
-  }
-  return response.backstageIdentity.token as string;
+  return (await signInAsBrowser(baseUrl, upn)).token;
 }

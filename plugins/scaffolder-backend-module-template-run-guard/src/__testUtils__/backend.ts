@@ -28,7 +28,6 @@ import {
   createCatalogConditionalDecision,
 } from '@backstage/plugin-catalog-backend/alpha';
 import scaffolderEntityModel from '@backstage/plugin-catalog-backend-module-scaffolder-entity-model';
-import { catalogProcessingExtensionPoint } from '@backstage/plugin-catalog-node';
 import mcpActionsPlugin from '@backstage/plugin-mcp-actions-backend';
 import permissionPlugin from '@backstage/plugin-permission-backend';
 import {
@@ -37,6 +36,7 @@ import {
 } from '@backstage/plugin-permission-common';
 import { policyExtensionPoint } from '@backstage/plugin-permission-node/alpha';
 import scaffolderPlugin from '@backstage/plugin-scaffolder-backend';
+import { fixedEntityProvider } from '@internal/portal-test-utils';
 import { scaffolderModuleTemplateRunGuard } from '../module';
 import { templateRunPermission } from '../permissions';
 
@@ -67,42 +67,6 @@ const template = (name: string): Entity => ({
     ],
   },
 });
-
-/** Puts a fixed set of entities in the catalog. */
-function fixedEntityProvider(entities: Entity[]) {
-  return createBackendModule({
-    pluginId: 'catalog',
-    moduleId: 'test-entities',
-    register(reg) {
-      reg.registerInit({
-        deps: { processing: catalogProcessingExtensionPoint },
-        async init({ processing }) {
-          processing.addEntityProvider({
-            getProviderName: () => 'test-entities',
-            async connect(connection) {
-              await connection.applyMutation({
-                type: 'full',
-                entities: entities.map(entity => ({
-                  locationKey: 'test',
-                  entity: {
-                    ...entity,
-                    metadata: {
-                      ...entity.metadata,
-                      annotations: {
-                        'backstage.io/managed-by-location': 'url:test',
-                        'backstage.io/managed-by-origin-location': 'url:test',
-                      },
-                    },
-                  },
-                })),
-              });
-            },
-          });
-        },
-      });
-    },
-  });
-}
 
 /** Signs in the user ref named by a header; tokens are real Backstage tokens. */
 const headerSignIn = createBackendModule({
@@ -219,10 +183,11 @@ export async function startGuardedBackend(options: {
       headerSignIn,
       catalogPlugin,
       scaffolderEntityModel,
-      fixedEntityProvider([
-        template(options.restricted),
-        template(options.open),
-      ]),
+      fixedEntityProvider({
+        name: 'test-entities',
+        locationKey: 'test',
+        entities: [template(options.restricted), template(options.open)],
+      }),
       permissionPlugin,
       testPolicy(options.restricted, options.runners),
       scaffolderPlugin,
