@@ -1,8 +1,8 @@
 /**
  * Pieces the backend plugins' integration tests share: signing a seeded
  * person in through the Entra emulator as the browser does, the emulator's
- * `auth.providers.microsoft` config block, and a catalog provider module
- * with a fixed set of entities.
+ * `auth.providers.microsoft` config block, a catalog provider module with a
+ * fixed set of entities, and an MCP client call.
  *
  * @packageDocumentation
  */
@@ -18,3 +18,4 @@ export type {
   ApplyEntities,
   FixedEntityProviderOptions,
 } from './fixedEntityProvider';
+export { callMcpTool } from './mcp';

@@ -15,6 +15,7 @@ import { AddressInfo } from 'node:net';
 import { Entity } from '@backstage/catalog-model';
 import type { EntraEmulator } from '@internal/entra-emulator';
 import { startTestEmulator } from '@internal/entra-emulator/testUtils';
+import { callMcpTool } from '@internal/portal-test-utils';
 import { signIn, startPortalBackend } from './__testUtils__/backend';
 import { CATALOG_FIXTURE } from './__testUtils__/paths';
 import {
@@ -102,31 +103,17 @@ describe('entities a person may not read do not leak through catalog answers', (
   };
   /** A tools/call of the MCP server (`@backstage/plugin-mcp-actions-backend`). */
   const mcpTool = async (who: Who, name: string, args: object) => {
-    const res = await fetch(`${baseUrl}/api/mcp-actions/v1`, {
-      method: 'POST',
-      headers: {
-        ...headers[who],
-        'content-type': 'application/json',
-        accept: 'application/json, text/event-stream',
-      },
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        id: 1,
-        method: 'tools/call',
-        params: { name, arguments: args },
-      }),
-    });
-    const text = await res.text();
-    const data = text.startsWith('{')
-      ? text
-      : text
-          .split('\n')
-          .filter(l => l.startsWith('data: '))
-          .map(l => l.slice('data: '.length))
-          .join('');
-    const { result, error } = JSON.parse(data);
-    if (res.status !== 200 || error || result?.isError) {
-      throw new Error(`MCP ${name} answered ${res.status}: ${data}`);
+    const { status, message } = await callMcpTool(
+      baseUrl,
+      headers[who],
+      name,
+      args,
+    );
+    const { result, error } = message;
+    if (status !== 200 || error || result?.isError) {
+      throw new Error(
+        `MCP ${name} answered ${status}: ${JSON.stringify(message)}`,
+      );
     }
     return JSON.parse(result.content[0].text);
   };

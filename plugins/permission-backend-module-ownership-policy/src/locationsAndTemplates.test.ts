@@ -15,6 +15,7 @@ import http from 'node:http';
 import { AddressInfo } from 'node:net';
 import type { EntraEmulator } from '@internal/entra-emulator';
 import { startTestEmulator } from '@internal/entra-emulator/testUtils';
+import { callMcpTool } from '@internal/portal-test-utils';
 import { signIn, startPortalBackend } from './__testUtils__/backend';
 import { CATALOG_FIXTURE } from './__testUtils__/paths';
 import {
@@ -290,34 +291,14 @@ describe('with registerGroups left out, as shipped', () => {
 
   describe('the MCP execute-template tool', () => {
     const execute = async (who: Who, templateRef: string) => {
-      const res = await fetch(`${ctx.baseUrl}/api/mcp-actions/v1`, {
-        method: 'POST',
-        headers: {
-          ...ctx.headers[who],
-          'content-type': 'application/json',
-          accept: 'application/json, text/event-stream',
-        },
-        body: JSON.stringify({
-          jsonrpc: '2.0',
-          id: 1,
-          method: 'tools/call',
-          params: {
-            name: 'scaffolder.execute-template',
-            arguments: { templateRef, values: { name: 'orders' } },
-          },
-        }),
-      });
-      const text = await res.text();
-      const data = text.startsWith('{')
-        ? text
-        : text
-            .split('\n')
-            .filter(l => l.startsWith('data: '))
-            .map(l => l.slice('data: '.length))
-            .join('');
-      const message = JSON.parse(data);
+      const { status, message } = await callMcpTool(
+        ctx.baseUrl,
+        ctx.headers[who],
+        'scaffolder.execute-template',
+        { templateRef, values: { name: 'orders' } },
+      );
       // A refusal is the tool's result, not a protocol error (a bare 500).
-      expect([res.status, message.error]).toEqual([200, undefined]);
+      expect([status, message.error]).toEqual([200, undefined]);
       return message.result;
     };
 

@@ -36,7 +36,10 @@ import {
 } from '@backstage/plugin-permission-common';
 import { policyExtensionPoint } from '@backstage/plugin-permission-node/alpha';
 import scaffolderPlugin from '@backstage/plugin-scaffolder-backend';
-import { fixedEntityProvider } from '@internal/portal-test-utils';
+import {
+  callMcpTool as callMcp,
+  fixedEntityProvider,
+} from '@internal/portal-test-utils';
 import { scaffolderModuleTemplateRunGuard } from '../module';
 import { templateRunPermission } from '../permissions';
 
@@ -203,36 +206,13 @@ export async function startGuardedBackend(options: {
  * Calls an MCP tool as an MCP client does (streamable HTTP, stateless) and
  * returns the JSON-RPC result.
  */
-export async function callMcpTool(
+export function callMcpTool(
   baseUrl: string,
   token: string,
   name: string,
   args: object,
 ) {
-  const res = await fetch(`${baseUrl}/api/mcp-actions/v1`, {
-    method: 'POST',
-    headers: {
-      authorization: `Bearer ${token}`,
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-    },
-    body: JSON.stringify({
-      jsonrpc: '2.0',
-      id: 1,
-      method: 'tools/call',
-      params: { name, arguments: args },
-    }),
-  });
-  const text = await res.text();
-  // Answered as one server-sent event, or as plain JSON.
-  const data = text.startsWith('{')
-    ? text
-    : text
-        .split('\n')
-        .filter(l => l.startsWith('data: '))
-        .map(l => l.slice('data: '.length))
-        .join('');
-  return { status: res.status, message: JSON.parse(data) };
+  return callMcp(baseUrl, { authorization: `Bearer ${token}` }, name, args);
 }
 
 /** A Backstage token for `userEntityRef`, as sign-in issues it. */
