@@ -11,8 +11,9 @@ export {
   emulatorAuthConfig,
   readPopupResponse,
   signIn,
+  signInPopup,
 } from './signIn';
-export type { SignedIn } from './signIn';
+export type { SignedIn, SignInPopup, SignInTamper } from './signIn';
 export { fixedEntityProvider } from './fixedEntityProvider';
 export type {
   ApplyEntities,

@@ -54,6 +54,78 @@ export function cookieHeader(res: Response): string {
   return [...jar].map(([n, v]) => `${n}=${v}`).join('; ');
 }
 
+/** Changes a test makes to the sign-in flow, as an attacker or a broken proxy might. */
+export interface SignInTamper {
+  /** Replaces the `state` the emulator sends back to the callback. */
+  state?: (state: string) => string;
+  /** Runs just before the browser follows the callback. */
+  beforeCallback?: (callback: URL) => Promise<void>;
+}
+
+/**
+ * What the browser saw of a sign-in: the popup page (or the start route's
+ * answer, with no `callback`, when sign-in did not start).
+ */
+export interface SignInPopup {
+  status: number;
+  body: string;
+  /** The callback URL the emulator redirected to. */
+  callback?: URL;
+  /** The Cookie header sent to the callback (the nonce cookie). */
+  cookie?: string;
+  /** The Cookie header the browser holds afterwards (the refresh-token cookie). */
+  sessionCookie?: string;
+  /** Where the start route sent the browser. */
+  authorizeUrl?: string;
+}
+
+/**
+ * What a browser does between "Sign in" and the popup closing:
+ * `/api/auth/microsoft/start`, the emulator's login page as `person`, then
+ * `handler/frame`. Nothing is checked, so a test can assert on failures.
+ */
+export async function signInPopup(
+  baseUrl: string,
+  person: string,
+  tamper: SignInTamper = {},
+): Promise<SignInPopup> {
+  const start = await fetch(
+    `${baseUrl}/api/auth/microsoft/start?env=development`,
+    { redirect: 'manual' },
+  );
+  if (start.status !== 302) {
+    return {
+      status: start.status,
+      body: await start.text(),
+      callback: undefined,
+    };
+  }
+  const cookie = cookieHeader(start);
+  const authorizeUrl = start.headers.get('location')!;
+  const login = await signInThroughBrowser(authorizeUrl, person);
+  const callback = new URL(login.headers.get('location')!);
+  if (tamper.state) {
+    callback.searchParams.set(
+      'state',
+      tamper.state(callback.searchParams.get('state')!),
+    );
+  }
+  await tamper.beforeCallback?.(callback);
+  const frame = await fetch(
+    `${baseUrl}/api/auth/microsoft/handler/frame${callback.search}`,
+    { headers: { cookie }, redirect: 'manual' },
+  );
+  const body = await frame.text();
+  return {
+    status: frame.status,
+    body,
+    callback,
+    cookie,
+    sessionCookie: cookieHeader(frame),
+    authorizeUrl,
+  };
+}
+
 /** What a successful {@link signIn} gives the browser. */
 export interface SignedIn {
   /** The Backstage token. */
@@ -66,32 +138,20 @@ export interface SignedIn {
 
 /**
  * Signs a seeded person in to the backend at `baseUrl` as the browser does
- * (`/api/auth/microsoft/start`, the emulator's login page, `handler/frame`);
- * throws with the popup's error when sign-in fails.
+ * ({@link signInPopup}); throws with the popup's error when sign-in fails.
  */
 export async function signIn(baseUrl: string, upn: string): Promise<SignedIn> {
-  const start = await fetch(
-    `${baseUrl}/api/auth/microsoft/start?env=development`,
-    { redirect: 'manual' },
-  );
-  if (start.status !== 302) {
-    throw new Error(
-      `Sign-in start answered ${start.status}: ${await start.text()}`,
-    );
+  const popup = await signInPopup(baseUrl, upn);
+  if (!popup.callback) {
+    throw new Error(`Sign-in start answered ${popup.status}: ${popup.body}`);
   }
-  const login = await signInThroughBrowser(start.headers.get('location')!, upn);
-  const callback = new URL(login.headers.get('location')!);
-  const frame = await fetch(
-    `${baseUrl}/api/auth/microsoft/handler/frame${callback.search}`,
-    { headers: { cookie: cookieHeader(start) }, redirect: 'manual' },
-  );
-  const { response, error } = readPopupResponse(await frame.text());
+  const { response, error } = readPopupResponse(popup.body);
   if (!response) {
     throw new Error(`Sign-in of ${upn} failed: ${JSON.stringify(error)}`);
   }
   return {
     token: response.backstageIdentity.token as string,
-    sessionCookie: cookieHeader(frame),
+    sessionCookie: popup.sessionCookie!,
     ownershipEntityRefs: response.backstageIdentity.identity
       .ownershipEntityRefs as string[],
   };

@@ -9,11 +9,11 @@ import { mockServices, startTestBackend } from '@backstage/backend-test-utils';
 import { Entity } from '@backstage/catalog-model';
 import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
 import type { EntraEmulator } from '@internal/entra-emulator';
-import { signInThroughBrowser } from '@internal/entra-emulator/testUtils';
 import {
   cookieHeader,
   emulatorAuthConfig,
   readPopupResponse,
+  signInPopup,
 } from '@internal/portal-test-utils';
 import { authModuleEntraProvider } from '../module';
 import { ENTRA_USER_ID_ANNOTATION } from '../resolvers';
@@ -113,52 +113,7 @@ export async function startAuthBackend(
 export { cookieHeader, readPopupResponse };
 
 /** What a browser does between "Sign in" and the popup closing. */
-export async function signIn(
-  baseUrl: string,
-  person: string,
-  tamper: {
-    state?: (state: string) => string;
-    beforeCallback?: (callback: URL) => Promise<void>;
-  } = {},
-) {
-  const start = await fetch(
-    `${baseUrl}/api/auth/microsoft/start?env=development`,
-    { redirect: 'manual' },
-  );
-  if (start.status !== 302) {
-    return {
-      status: start.status,
-      body: await start.text(),
-      callback: undefined,
-    };
-  }
-  const cookie = cookieHeader(start);
-  const authorizeUrl = start.headers.get('location')!;
-  const login = await signInThroughBrowser(authorizeUrl, person);
-  const callback = new URL(login.headers.get('location')!);
-  if (tamper.state) {
-    callback.searchParams.set(
-      'state',
-      tamper.state(callback.searchParams.get('state')!),
-    );
-  }
-  await tamper.beforeCallback?.(callback);
-  const frame = await fetch(
-    `${baseUrl}/api/auth/microsoft/handler/frame${callback.search}`,
-    { headers: { cookie }, redirect: 'manual' },
-  );
-  const body = await frame.text();
-  // What the browser keeps afterwards: the session (refresh-token) cookie.
-  const sessionCookie = cookieHeader(frame);
-  return {
-    status: frame.status,
-    body,
-    callback,
-    cookie,
-    sessionCookie,
-    authorizeUrl,
-  };
-}
+export { signInPopup as signIn };
 
 /** What the frontend's microsoftAuthApiRef does to get a (new) access token. */
 export function refreshSession(
