@@ -142,7 +142,13 @@ async function main() {
     : ['backstage-cli', 'repo', 'start'];
   const child = spawn('yarn', args, {
     stdio: 'inherit',
-    env: { ...process.env, ...techdocs, ...entra.env },
+    env: {
+      // publish:local (app-config.yaml): development only, so only set here.
+      LOCAL_PUBLISH_DIRECTORY: '../../.local-publish',
+      ...process.env,
+      ...techdocs,
+      ...entra.env,
+    },
   });
   const stop = signal => child.kill(signal);
   process.on('SIGINT', stop);

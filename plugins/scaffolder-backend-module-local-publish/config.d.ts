@@ -12,7 +12,7 @@ export interface Config {
        * Folder that receives one subfolder per published repository,
        * relative to the backend's working directory unless absolute.
        */
-      directory: string;
+      directory?: string;
     };
   };
 }

@@ -128,6 +128,14 @@ describe('app-config.production.yaml on PostgreSQL', () => {
     expect(res.status).toBe(401);
   });
 
+  it('has no publish:local, so nothing is served without sign-in', async () => {
+    // app-config.yaml's publish:local is for `yarn dev` only.
+    const res = await fetch(
+      `${backend.baseUrl}/api/scaffolder/local-publish/repos/anything/catalog-info.yaml`,
+    );
+    expect(res.status).toBe(401);
+  });
+
   it('serves the portal component from the catalog', async () => {
     const url = `${backend.baseUrl}/api/catalog/entities/by-name/component/default/backstage-entra-starter`;
     const deadline = Date.now() + 60_000;

@@ -103,6 +103,16 @@ describe('findDevelopmentOnlySettings', () => {
     ]);
   });
 
+  it('refuses publish:local, whose files are served without sign-in', () => {
+    expect(
+      check({ scaffolder: { localPublish: { directory: '/tmp/published' } } }),
+    ).toEqual([
+      expect.stringMatching(
+        /^scaffolder\.localPublish\.directory is set: .*without sign-in/,
+      ),
+    ]);
+  });
+
   it('refuses a memory key store and disabled permissions', () => {
     const problems = check({
       auth: { keyStore: { provider: 'memory' } },

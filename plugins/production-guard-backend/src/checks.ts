@@ -71,6 +71,13 @@ export function findDevelopmentOnlySettings(config: Config): string[] {
     }
   }
 
+  if (config.has('scaffolder.localPublish.directory')) {
+    problems.push(
+      'scaffolder.localPublish.directory is set: publish:local serves what templates published without sign-in. ' +
+        'Remove it and publish to a Git host (publish:github, publish:azure, ...).',
+    );
+  }
+
   if (config.getOptionalString('auth.keyStore.provider') === 'memory') {
     problems.push(
       'auth.keyStore.provider is memory: signing keys would differ per replica and vanish on restart. ' +
