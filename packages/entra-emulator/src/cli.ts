@@ -33,6 +33,7 @@ export function describeEmulator(emulator: EntraEmulator): string {
     `  dev CA           ${emulator.caCertPath}`,
     `                   export NODE_EXTRA_CA_CERTS=${emulator.caCertPath}`,
     `  admin            ${emulator.httpUrl}/_emulator/faults, ${emulator.httpUrl}/_emulator/deploy-calls, PATCH ${emulator.httpUrl}/_emulator/users/{id}`,
+    `                   GET|DELETE ${emulator.httpUrl}/_emulator/graph-requests, GET ${emulator.httpUrl}/_emulator/token-requests`,
     ...(emulator.seed.otherTenants ?? []).map(
       t =>
         `  other tenant     ${t.tenant.id} ${t.tenant.displayName} (${t.users.length} people; sign in through ${emulator.httpsUrl}/common or /organizations)`,

@@ -3,7 +3,12 @@ import { SigningKey } from './oidc/signingKey';
 import { ResourceRegistry } from './oidc/resources';
 import { GrantStore } from './oidc/grantStore';
 import { FaultSwitch } from './faults/faultSwitch';
-import { DeployCall, PipelineRun, TokenRequest } from './types';
+import {
+  DeployCall,
+  GraphRequest,
+  PipelineRun,
+  TokenRequest,
+} from './types';
 
 /** URLs of a running emulator; filled in once the listeners have ports. */
 export interface EmulatorUrls {
@@ -26,4 +31,6 @@ export interface EmulatorContext {
   deployCalls: DeployCall[];
   pipelineRuns: PipelineRun[];
   tokenRequests: TokenRequest[];
+  /** Every Graph request, oldest first (bounded, see GRAPH_REQUEST_LOG_LIMIT). */
+  graphRequests: GraphRequest[];
 }

@@ -8,6 +8,7 @@ import {
   DeployCall,
   EmulatorSeed,
   FaultRule,
+  GraphRequest,
   PipelineRun,
   TokenRequest,
 } from './types';
@@ -21,6 +22,7 @@ import { createOidcRouter } from './oidc/router';
 import { FaultSwitch } from './faults/faultSwitch';
 import { faultMiddleware } from './faults/faultMiddleware';
 import { createGraphRouter } from './graph/router';
+import { graphRequestLog } from './graph/requestLog';
 import { createDeployApiRouter, DEPLOY_SCOPE } from './deployApi/router';
 import { createAdminRouter } from './admin/router';
 import { createAzureDevOpsRouter } from './azureDevOps/router';
@@ -91,6 +93,14 @@ export interface EntraEmulator {
    */
   tokenRequests(): TokenRequest[];
   /**
+   * Requests received under the Graph base path, oldest first (method, path
+   * with query, time, calling client), e.g. to count the reads one
+   * ingestion run made across replicas.
+   */
+  graphRequests(): GraphRequest[];
+  /** Forgets the recorded Graph requests. */
+  clearGraphRequests(): void;
+  /**
    * Signs `claims` with the emulator's key, for tests that need a token
    * Entra would never issue as asked (expired, or altered claims) yet whose
    * signature verifies.
@@ -154,12 +164,15 @@ export async function createEntraEmulator(
     deployCalls: [],
     pipelineRuns: [],
     tokenRequests: [],
+    graphRequests: [],
   };
 
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
   app.use('/_emulator', createAdminRouter(ctx));
+  // Before faults, so that throttled and failed reads are counted too.
+  app.use('/v1.0', graphRequestLog(ctx));
   app.use(faultMiddleware(ctx.faults));
   app.use('/v1.0', createGraphRouter(ctx));
   app.use('/deploy-api', createDeployApiRouter(ctx, deployApp));
@@ -236,6 +249,10 @@ export async function createEntraEmulator(
     deployCalls: () => [...ctx.deployCalls],
     pipelineRuns: () => ctx.pipelineRuns.map(r => ({ ...r })),
     tokenRequests: () => [...ctx.tokenRequests],
+    graphRequests: () => ctx.graphRequests.map(r => ({ ...r })),
+    clearGraphRequests: () => {
+      ctx.graphRequests.length = 0;
+    },
     signToken: claims => signJwt(ctx.key, claims),
     directory: {
       addUser: (user, groupIds) => directory.addUser(user, groupIds),

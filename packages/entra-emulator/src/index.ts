@@ -10,6 +10,7 @@ export type {
   PipelineRun,
   EmulatorSeed,
   FaultRule,
+  GraphRequest,
   SeedApp,
   SeedGroup,
   SeedGroupRule,

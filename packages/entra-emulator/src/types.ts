@@ -212,3 +212,14 @@ export interface TokenRequest {
   tenant: string;
   time: string;
 }
+
+/** A request received under the Graph base path, recorded before any fault or check. */
+export interface GraphRequest {
+  method: string;
+  /** Path under the host, query included, e.g. `/v1.0/users?$top=999`. */
+  path: string;
+  /** When it arrived (ISO 8601). */
+  at: string;
+  /** The calling application (`azp`/`appid`) when it sent a valid emulator token. */
+  clientId?: string;
+}

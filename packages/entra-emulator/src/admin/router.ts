@@ -4,7 +4,8 @@ import { EmulatorContext } from '../context';
 /**
  * Test and operator controls under `/_emulator`: faults can be switched at
  * runtime, accounts disabled and re-enabled, and the deploy API's record read
- * or reset.
+ * or reset, and the Graph and token requests received counted from another
+ * process.
  */
 export function createAdminRouter(ctx: EmulatorContext): Router {
   const router = Router();
@@ -64,6 +65,16 @@ export function createAdminRouter(ctx: EmulatorContext): Router {
   router.delete('/deploy-calls', (_req, res) => {
     ctx.deployCalls.length = 0;
     res.status(204).end();
+  });
+  router.get('/graph-requests', (_req, res) => {
+    res.json({ requests: ctx.graphRequests });
+  });
+  router.delete('/graph-requests', (_req, res) => {
+    ctx.graphRequests.length = 0;
+    res.status(204).end();
+  });
+  router.get('/token-requests', (_req, res) => {
+    res.json({ requests: ctx.tokenRequests });
   });
   router.get('/pipeline-runs', (_req, res) => {
     res.json({ runs: ctx.pipelineRuns });

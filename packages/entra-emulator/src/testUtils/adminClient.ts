@@ -1,4 +1,9 @@
-import { DeployCall, FaultRule } from '../types';
+import {
+  DeployCall,
+  FaultRule,
+  GraphRequest,
+  TokenRequest,
+} from '../types';
 
 /** What `PATCH /_emulator/users/{id}` answers. */
 export interface AccountState {
@@ -56,6 +61,20 @@ export class EmulatorAdminClient {
 
   async clearDeployCalls(): Promise<void> {
     await this.call('DELETE', '/deploy-calls');
+  }
+
+  /** Graph requests the emulator received, oldest first. */
+  async graphRequests(): Promise<GraphRequest[]> {
+    return (await this.call('GET', '/graph-requests')).requests;
+  }
+
+  async clearGraphRequests(): Promise<void> {
+    await this.call('DELETE', '/graph-requests');
+  }
+
+  /** Token endpoint requests, oldest first (never a secret or assertion). */
+  async tokenRequests(): Promise<TokenRequest[]> {
+    return (await this.call('GET', '/token-requests')).requests;
   }
 
   private async call(method: string, path: string, body?: unknown) {
