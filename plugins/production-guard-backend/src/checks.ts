@@ -3,14 +3,57 @@ import {
   isMicrosoftGraphUrl,
   isMicrosoftLoginUrl,
 } from '@internal/entra-cloud';
+import { isLoopbackHttpsUrl } from './loopback';
+
+/** Options of {@link inspectProductionSettings}. */
+export interface ProductionSettingsOptions {
+  /**
+   * Test only (`PORTAL_TEST_ALLOW_LOOPBACK_ENTRA=1`): admit an https loopback
+   * origin (the Entra emulator on this machine) as sign-in authority, Graph
+   * and deploy target. Anything else stays refused.
+   */
+  allowLoopbackEntra?: boolean;
+}
+
+/** What {@link inspectProductionSettings} found. */
+export interface ProductionSettingsReport {
+  /** Development-only settings, each naming the key and what to change. */
+  problems: string[];
+  /** `key=url` of each loopback endpoint the test-only opt-in admitted. */
+  admittedLoopback: string[];
+}
 
 /**
  * Development-only settings found in a configuration, each as a message that
  * names the key and what to change. Empty when the configuration is fit for
  * production.
  */
-export function findDevelopmentOnlySettings(config: Config): string[] {
+export function findDevelopmentOnlySettings(
+  config: Config,
+  options: ProductionSettingsOptions = {},
+): string[] {
+  return inspectProductionSettings(config, options).problems;
+}
+
+/**
+ * Checks a configuration for production: the development-only settings
+ * found, and which loopback endpoints the test-only opt-in admitted.
+ */
+export function inspectProductionSettings(
+  config: Config,
+  options: ProductionSettingsOptions = {},
+): ProductionSettingsReport {
   const problems: string[] = [];
+  const admittedLoopback: string[] = [];
+  // An Entra endpoint that is not Microsoft's: refused, unless the test-only
+  // opt-in is on and it is an https loopback origin.
+  const admitted = (key: string, url: string) => {
+    if (options.allowLoopbackEntra && isLoopbackHttpsUrl(url)) {
+      admittedLoopback.push(`${key}=${url}`);
+      return true;
+    }
+    return false;
+  };
 
   if (config.has('auth.providers.guest')) {
     problems.push(
@@ -43,7 +86,12 @@ export function findDevelopmentOnlySettings(config: Config): string[] {
   const microsoft = config.getOptionalConfig('auth.providers.microsoft');
   for (const env of microsoft?.keys() ?? []) {
     const authority = microsoft!.getOptionalString(`${env}.authority`);
-    if (authority && !isMicrosoftLoginUrl(authority)) {
+    const key = `auth.providers.microsoft.${env}.authority`;
+    if (
+      authority &&
+      !isMicrosoftLoginUrl(authority) &&
+      !admitted(key, authority)
+    ) {
       problems.push(
         `auth.providers.microsoft.${env}.authority is ${authority}, not a Microsoft sign-in host ` +
           '(the Entra emulator is for development only). Remove it and use `cloud` to pick a Microsoft cloud.',
@@ -57,16 +105,50 @@ export function findDevelopmentOnlySettings(config: Config): string[] {
   for (const id of graphOrg?.keys() ?? []) {
     const authority = graphOrg!.getOptionalString(`${id}.authority`);
     const target = graphOrg!.getOptionalString(`${id}.target`);
-    if (authority && !isMicrosoftLoginUrl(authority)) {
+    const prefix = `catalog.providers.microsoftGraphOrg.${id}`;
+    if (
+      authority &&
+      !isMicrosoftLoginUrl(authority) &&
+      !admitted(`${prefix}.authority`, authority)
+    ) {
       problems.push(
         `catalog.providers.microsoftGraphOrg.${id}.authority is ${authority}, not a Microsoft sign-in host. ` +
           "Set it to your cloud's, e.g. https://login.microsoftonline.com.",
       );
     }
-    if (target && !isMicrosoftGraphUrl(target)) {
+    if (
+      target &&
+      !isMicrosoftGraphUrl(target) &&
+      !admitted(`${prefix}.target`, target)
+    ) {
       problems.push(
         `catalog.providers.microsoftGraphOrg.${id}.target is ${target}, not Microsoft Graph. ` +
           "Set it to your cloud's Graph, e.g. https://graph.microsoft.com/v1.0.",
+      );
+    }
+  }
+
+  // Deploy targets receive people's delegated tokens: one on this machine is
+  // the emulator's sample deploy API (app-config.yaml's defaults), never a
+  // production target.
+  const deploy = config.getOptionalConfig('scaffolder.entraDeploy');
+  const deployTargets: Array<[string, string | undefined]> = [
+    ...(deploy?.getOptionalConfigArray('environments') ?? []).map(
+      (env, i): [string, string | undefined] => [
+        `scaffolder.entraDeploy.environments[${i}].url`,
+        env.getOptionalString('url'),
+      ],
+    ),
+    [
+      'scaffolder.entraDeploy.azureDevOps.host',
+      deploy?.getOptionalString('azureDevOps.host'),
+    ],
+  ];
+  for (const [key, url] of deployTargets) {
+    if (url && isLoopbackHost(url) && !admitted(key, url)) {
+      problems.push(
+        `${key} is ${url}, on this machine (the Entra emulator's sample deploy API is for development only). ` +
+          'Set it to your deploy target (docs/deploy-identity.md).',
       );
     }
   }
@@ -91,5 +173,22 @@ export function findDevelopmentOnlySettings(config: Config): string[] {
     );
   }
 
-  return problems;
+  return { problems, admittedLoopback };
+}
+
+/** A URL whose host is this machine, however it is written. */
+function isLoopbackHost(url: string): boolean {
+  let hostname: string;
+  try {
+    hostname = new URL(url).hostname;
+  } catch {
+    return false;
+  }
+  return (
+    hostname === 'localhost' ||
+    hostname.endsWith('.localhost') ||
+    hostname === '[::1]' ||
+    hostname === '0.0.0.0' ||
+    /^127\.\d+\.\d+\.\d+$/.test(hostname)
+  );
 }

@@ -22,6 +22,7 @@ describe('refuseDevelopmentOnlySettings', () => {
   const nodeEnv = process.env.NODE_ENV;
   afterEach(() => {
     process.env.NODE_ENV = nodeEnv;
+    delete process.env.PORTAL_TEST_ALLOW_LOOPBACK_ENTRA;
   });
 
   it('throws in production, naming every offending key', () => {
@@ -57,5 +58,51 @@ describe('refuseDevelopmentOnlySettings', () => {
     expect(() =>
       refuseDevelopmentOnlySettings(emulatorAuthority),
     ).not.toThrow();
+  });
+
+  it('with the test-only opt-in, starts against the emulator on loopback and warns naming it', () => {
+    process.env.NODE_ENV = 'production';
+    process.env.PORTAL_TEST_ALLOW_LOOPBACK_ENTRA = '1';
+    const logger = mockServices.logger.mock();
+    refuseDevelopmentOnlySettings(emulatorAuthority, logger);
+    expect(logger.warn).toHaveBeenCalledWith(
+      expect.stringMatching(
+        /PORTAL_TEST_ALLOW_LOOPBACK_ENTRA=1 is set: TEST ONLY.*auth\.providers\.microsoft\.production\.authority=https:\/\/localhost:8401\/tenant/,
+      ),
+    );
+  });
+
+  it('with the opt-in, still refuses an emulator authority off loopback', () => {
+    process.env.NODE_ENV = 'production';
+    process.env.PORTAL_TEST_ALLOW_LOOPBACK_ENTRA = '1';
+    const logger = mockServices.logger.mock();
+    expect(() =>
+      refuseDevelopmentOnlySettings(
+        new ConfigReader({
+          permission: { enabled: true },
+          auth: {
+            providers: {
+              microsoft: {
+                production: {
+                  authority: 'https://login.microsoftonline.com@127.0.0.1/t',
+                },
+              },
+            },
+          },
+        }),
+        logger,
+      ),
+    ).toThrow(/auth\.providers\.microsoft\.production\.authority/);
+    expect(logger.warn).toHaveBeenCalledWith(
+      expect.stringContaining('No loopback Entra endpoint was admitted'),
+    );
+  });
+
+  it('ignores an opt-in with any value but 1', () => {
+    process.env.NODE_ENV = 'production';
+    process.env.PORTAL_TEST_ALLOW_LOOPBACK_ENTRA = 'true';
+    expect(() => refuseDevelopmentOnlySettings(emulatorAuthority)).toThrow(
+      /auth\.providers\.microsoft\.production\.authority/,
+    );
   });
 });

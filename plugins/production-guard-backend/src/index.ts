@@ -4,4 +4,16 @@
  * @packageDocumentation
  */
 export { refuseDevelopmentOnlySettings } from './guard';
-export { findDevelopmentOnlySettings } from './checks';
+export {
+  findDevelopmentOnlySettings,
+  inspectProductionSettings,
+} from './checks';
+export type {
+  ProductionSettingsOptions,
+  ProductionSettingsReport,
+} from './checks';
+export {
+  ALLOW_LOOPBACK_ENTRA_ENV,
+  isLoopbackEntraAllowed,
+  isLoopbackHttpsUrl,
+} from './loopback';
