@@ -40,7 +40,7 @@ export function toYaml(
   for (const [path, comment] of comments) {
     commentKey(doc, path, comment);
   }
-  return doc.toString({ lineWidth: 0 });
+  return doc.toString({ lineWidth: 0, singleQuote: true });
 }
 
 /** Several Kubernetes objects in one file, `---` between them. */
@@ -49,7 +49,7 @@ export function toYamlStream(objects: unknown[], header: string): string {
     .map((object, index) => {
       const doc = new YAML.Document(object);
       if (index === 0) doc.commentBefore = header;
-      return doc.toString({ lineWidth: 0 });
+      return doc.toString({ lineWidth: 0, singleQuote: true });
     })
     .join('---\n');
 }
