@@ -12,10 +12,44 @@ export interface Config {
           /** Application (client) id of the portal's app registration. */
           clientId: string;
           /**
-           * Client secret of the portal's app registration.
+           * Client secret of the portal's app registration. The app's
+           * credential is exactly one of `clientSecret`, `clientSecretFile`,
+           * `clientCertificatePath` or `federatedTokenFile`
+           * (docs/entra-setup.md, "Credentials without a secret").
            * @visibility secret
            */
-          clientSecret: string;
+          clientSecret?: string;
+          /**
+           * Path of a file holding the client secret, e.g. a mounted
+           * Kubernetes Secret. Re-read when the file changes.
+           */
+          clientSecretFile?: string;
+          /**
+           * Path of a PEM file with the private key (RSA, unencrypted) and
+           * the certificate registered on the app, the format of
+           * `@azure/identity`'s `certificatePath`. Each token request is
+           * authenticated with an assertion signed by that key; the file is
+           * re-read when it changes (rotation without restart).
+           */
+          clientCertificatePath?: string;
+          /**
+           * Send the certificate chain (`x5c`) with each assertion, for
+           * subject name and issuer authentication. Default false.
+           */
+          clientCertificateSendX5c?: boolean;
+          /**
+           * Path of a federated workload identity token, e.g. the projected
+           * service-account token of AKS workload identity
+           * (`AZURE_FEDERATED_TOKEN_FILE`). Entra trusts it through a
+           * federated identity credential on the app; the file is read on
+           * every token request, so its refresh needs nothing.
+           */
+          federatedTokenFile?: string;
+          /**
+           * The audience the federated token must carry. Default
+           * `api://AzureADTokenExchange`, Entra's default.
+           */
+          federatedTokenAudience?: string;
           /**
            * Directory (tenant) id: a GUID. `common` and `organizations` are
            * refused unless `allowedTenantIds` lists the tenants to admit.

@@ -1,4 +1,3 @@
-import { createHmac } from 'node:crypto';
 import {
   AuthenticationError,
   InputError,
@@ -18,8 +17,11 @@ import {
   Issuer,
   TokenSet,
 } from 'openid-client';
+import { LoggerService } from '@backstage/backend-plugin-api';
+import { describeCredentialText } from '@internal/entra-credentials';
 import { isGraphScope } from './cloud';
 import { EntraProviderConfig, readEntraProviderConfig } from './providerConfig';
+import { SignInFlowStore } from './signInFlows';
 import { refuseUnlessAdmitted, TenantIssuers } from './tenantIssuer';
 
 /** The verified claims of an Entra ID token that identity is built from. */
@@ -51,6 +53,8 @@ export interface EntraAuthResult {
 interface EntraClients {
   /** Starts flows and redeems codes and refresh tokens at the authority. */
   client: Client;
+  /** Where codes and refresh tokens are redeemed: the client assertion's audience. */
+  tokenEndpoint: string;
   /** Set for `common`/`organizations`: verifies each token as its tenant's. */
   tenants?: TenantIssuers;
 }
@@ -59,6 +63,7 @@ interface EntraContext {
   config: EntraProviderConfig;
   callbackUrl: string;
   clients(): Promise<EntraClients>;
+  flows: SignInFlowStore;
 }
 
 const OIDC_SCOPES = ['openid', 'profile', 'email', 'offline_access'];
@@ -73,20 +78,6 @@ function isResourceScope(scope: string) {
 }
 
 /**
- * The nonce and PKCE verifier of a flow, derived from its `state` with the
- * client secret. The state is bound to the browser by Backstage's nonce
- * cookie; deriving instead of storing keeps the backend stateless, so a flow
- * survives a restart or lands on another replica.
- */
-function flowSecrets(clientSecret: string, state: string) {
-  const derive = (label: string) =>
-    createHmac('sha256', clientSecret)
-      .update(`${label}\0${state}`)
-      .digest('base64url');
-  return { nonce: derive('nonce'), codeVerifier: derive('pkce') };
-}
-
-/**
  * Discovers the authority lazily and retries after a failure: an unreachable
  * Entra must not stop the portal from starting, and must not stay cached.
  */
@@ -98,12 +89,14 @@ function lazyClients(config: EntraProviderConfig, callbackUrl: string) {
   });
   const newClient = (issuer: Issuer<Client>) => {
     issuer[custom.http_options] = httpOptions;
+    // The client authentication (secret or assertion) goes into each token
+    // request's body (see clientAuth below): openid-client's own methods
+    // cannot put Entra's x5t headers on an assertion or read a rotated file.
     const client = new issuer.Client({
       client_id: config.clientId,
-      client_secret: config.clientSecret,
       redirect_uris: [callbackUrl],
       response_types: ['code'],
-      token_endpoint_auth_method: 'client_secret_post',
+      token_endpoint_auth_method: 'none',
       id_token_signed_response_alg: 'RS256',
     });
     client[custom.http_options] = httpOptions;
@@ -113,6 +106,7 @@ function lazyClients(config: EntraProviderConfig, callbackUrl: string) {
     pending ??= Issuer.discover(config.metadataUrl)
       .then(issuer => ({
         client: newClient(issuer),
+        tokenEndpoint: issuer.metadata.token_endpoint!,
         tenants: TenantIssuers.of(issuer, config, newClient),
       }))
       .catch(error => {
@@ -124,6 +118,34 @@ function lazyClients(config: EntraProviderConfig, callbackUrl: string) {
       });
     return pending;
   };
+}
+
+/** The body parameters that authenticate the portal's app to the token endpoint. */
+function clientAuth(config: EntraProviderConfig, clients: EntraClients) {
+  return config.credential.tokenEndpointAuth(clients.tokenEndpoint);
+}
+
+/**
+ * Entra's refusal of the portal's own credential (wrong or expired secret,
+ * unregistered certificate, federated token it does not trust) is the
+ * operator's to fix, not the person's: say which credential it was, by kind,
+ * file and thumbprint only.
+ */
+function credentialRefused(
+  error: unknown,
+  config: EntraProviderConfig,
+): string | undefined {
+  if (
+    error instanceof oidcErrors.OPError &&
+    (error.error === 'invalid_client' || error.error === 'unauthorized_client')
+  ) {
+    return `Entra refused the portal's app credential (${describeCredentialText(
+      config.credential.describe(),
+    )}): ${
+      error.message
+    }. An admin must register that credential on the app registration or configure the right one.`;
+  }
+  return undefined;
 }
 
 /** Admits only tokens of the configured tenant(s) that carry an oid. */
@@ -186,167 +208,202 @@ function toSession(tokenset: TokenSet, refreshToken?: string): OAuthSession {
  * checked here. The profile comes from
  * the ID token, never from userinfo (which fails for resource tokens).
  */
-export const entraAuthenticator = createOAuthAuthenticator<
-  EntraContext,
-  EntraAuthResult
->({
-  defaultProfileTransform: async (
-    result: OAuthAuthenticatorResult<EntraAuthResult>,
-  ) => ({
-    profile: {
-      displayName: result.fullProfile.claims.name,
-      picture: result.fullProfile.picture,
-      // Shown to the person; never used to decide who they are.
-      email:
-        (result.fullProfile.claims.email as string | undefined) ??
-        result.fullProfile.claims.preferred_username,
+export function createEntraAuthenticator(deps: {
+  flows: SignInFlowStore;
+  logger: LoggerService;
+}) {
+  return createOAuthAuthenticator<EntraContext, EntraAuthResult>({
+    defaultProfileTransform: async (
+      result: OAuthAuthenticatorResult<EntraAuthResult>,
+    ) => ({
+      profile: {
+        displayName: result.fullProfile.claims.name,
+        picture: result.fullProfile.picture,
+        // Shown to the person; never used to decide who they are.
+        email:
+          (result.fullProfile.claims.email as string | undefined) ??
+          result.fullProfile.claims.preferred_username,
+      },
+    }),
+    scopes: {
+      persist: true,
+      required: OIDC_SCOPES,
+      transform({ requested, granted, required, additional }) {
+        const asked = [...requested];
+        const resource = asked.filter(isResourceScope);
+        if (resource.length > 0) {
+          return [...OIDC_SCOPES, ...resource];
+        }
+        return new Set([
+          ...required,
+          ...additional,
+          ...[...granted].filter(s => !isResourceScope(s)),
+          ...asked,
+        ]);
+      },
     },
-  }),
-  scopes: {
-    persist: true,
-    required: OIDC_SCOPES,
-    transform({ requested, granted, required, additional }) {
-      const asked = [...requested];
-      const resource = asked.filter(isResourceScope);
-      if (resource.length > 0) {
-        return [...OIDC_SCOPES, ...resource];
-      }
-      return new Set([
-        ...required,
-        ...additional,
-        ...[...granted].filter(s => !isResourceScope(s)),
-        ...asked,
-      ]);
+
+    initialize({ callbackUrl, config }) {
+      const entra = readEntraProviderConfig(config, { logger: deps.logger });
+      deps.logger.info(
+        `Entra sign-in authenticates the portal's app with its ${describeCredentialText(
+          entra.credential.describe(),
+        )}`,
+      );
+      return {
+        config: entra,
+        // Backstage passes `callbackUrl` from config when set, else its default.
+        callbackUrl,
+        clients: lazyClients(entra, callbackUrl),
+        flows: deps.flows,
+      };
     },
-  },
 
-  initialize({ callbackUrl, config }) {
-    const entra = readEntraProviderConfig(config);
-    return {
-      config: entra,
-      // Backstage passes `callbackUrl` from config when set, else its default.
-      callbackUrl,
-      clients: lazyClients(entra, callbackUrl),
-    };
-  },
+    async start(input, ctx) {
+      const { client } = await ctx.clients();
+      const { nonce, codeVerifier } = await ctx.flows.begin(input.state);
+      const url = client.authorizationUrl({
+        scope: input.scope,
+        state: input.state,
+        nonce,
+        code_challenge: generators.codeChallenge(codeVerifier),
+        code_challenge_method: 'S256',
+        response_mode: 'query',
+        ...(ctx.config.domainHint
+          ? { domain_hint: ctx.config.domainHint }
+          : {}),
+      });
+      return { url };
+    },
 
-  async start(input, ctx) {
-    const { client } = await ctx.clients();
-    const { nonce, codeVerifier } = flowSecrets(
-      ctx.config.clientSecret,
-      input.state,
-    );
-    const url = client.authorizationUrl({
-      scope: input.scope,
-      state: input.state,
-      nonce,
-      code_challenge: generators.codeChallenge(codeVerifier),
-      code_challenge_method: 'S256',
-      response_mode: 'query',
-      ...(ctx.config.domainHint ? { domain_hint: ctx.config.domainHint } : {}),
-    });
-    return { url };
-  },
-
-  async authenticate(input, ctx) {
-    const { client, tenants } = await ctx.clients();
-    const params = client.callbackParams(input.req);
-    if (params.error) {
-      throw new AuthenticationError(
-        `Microsoft Entra ID refused sign-in: ${params.error}${
-          params.error_description ? ` (${params.error_description})` : ''
-        }`,
-      );
-    }
-    if (!params.state || !params.code) {
-      throw new InputError('Sign-in callback is missing its code or state');
-    }
-    const { nonce, codeVerifier } = flowSecrets(
-      ctx.config.clientSecret,
-      params.state,
-    );
-    let tokenset: TokenSet;
-    try {
-      tokenset = tenants
-        ? await tenants.verify(
-            await client.grant({
-              grant_type: 'authorization_code',
-              code: params.code,
-              redirect_uri: ctx.callbackUrl,
-              code_verifier: codeVerifier,
-            }),
-            nonce,
-          )
-        : await client.callback(ctx.callbackUrl, params, {
-            state: params.state,
-            nonce,
-            code_verifier: codeVerifier,
-            response_type: 'code',
-          });
-    } catch (error) {
-      if (error instanceof AuthenticationError) throw error;
-      throw new AuthenticationError(
-        `Sign-in with Microsoft Entra ID failed: ${(error as Error).message}`,
-      );
-    }
-    const claims = checkedClaims(tokenset, ctx.config);
-    return {
-      fullProfile: { claims, picture: await readPhoto(tokenset, ctx.config) },
-      session: toSession(tokenset),
-    };
-  },
-
-  async refresh(input, ctx) {
-    const { client, tenants } = await ctx.clients();
-    let tokenset: TokenSet;
-    try {
-      // Entra needs the scope on refresh; it selects the resource.
-      tokenset = tenants
-        ? await tenants.verify(
-            await client.grant({
-              grant_type: 'refresh_token',
-              refresh_token: input.refreshToken,
-              scope: input.scope,
-            }),
-            undefined,
-          )
-        : await client.refresh(input.refreshToken, {
-            exchangeBody: { scope: input.scope },
-          });
-    } catch (error) {
-      if (error instanceof AuthenticationError) throw error;
-      // Entra's answer (invalid_grant: expired, revoked) ends the session; a
-      // network failure, or Entra saying it cannot answer now (5xx,
-      // temporarily_unavailable), does not, so the session survives an outage.
-      if (
-        isEntraUnavailable(error) ||
-        (!(error instanceof oidcErrors.OPError) &&
-          !(error instanceof oidcErrors.RPError))
-      ) {
-        throw new ServiceUnavailableError(
-          `Microsoft Entra ID cannot be reached to refresh the session (${
-            (error as Error).message
-          }). Try again once it answers.`,
+    async authenticate(input, ctx) {
+      const clients = await ctx.clients();
+      const { client, tenants } = clients;
+      const params = client.callbackParams(input.req);
+      if (params.error) {
+        throw new AuthenticationError(
+          `Microsoft Entra ID refused sign-in: ${params.error}${
+            params.error_description ? ` (${params.error_description})` : ''
+          }`,
         );
       }
-      throw new AuthenticationError(
-        `Refreshing the Microsoft Entra ID session failed: ${
-          (error as Error).message
-        }`,
-      );
-    }
-    if (!tokenset.id_token) {
-      throw new AuthenticationError(
-        'Microsoft Entra ID returned no ID token on refresh',
-      );
-    }
-    const claims = checkedClaims(tokenset, ctx.config);
-    return {
-      fullProfile: { claims, picture: await readPhoto(tokenset, ctx.config) },
-      session: toSession(tokenset, input.refreshToken),
-    };
-  },
-});
+      if (!params.state || !params.code) {
+        throw new InputError('Sign-in callback is missing its code or state');
+      }
+      const flow = await ctx.flows.take(params.state);
+      if (!flow) {
+        throw new AuthenticationError(
+          'Sign-in refused: this sign-in was not started here, was already completed, or took longer than 10 minutes. Sign in again.',
+        );
+      }
+      const { nonce, codeVerifier } = flow;
+      let tokenset: TokenSet;
+      try {
+        const auth = await clientAuth(ctx.config, clients);
+        tokenset = tenants
+          ? await tenants.verify(
+              await client.grant({
+                grant_type: 'authorization_code',
+                code: params.code,
+                redirect_uri: ctx.callbackUrl,
+                code_verifier: codeVerifier,
+                ...auth,
+              }),
+              nonce,
+            )
+          : await client.callback(
+              ctx.callbackUrl,
+              params,
+              {
+                state: params.state,
+                nonce,
+                code_verifier: codeVerifier,
+                response_type: 'code',
+              },
+              { exchangeBody: auth },
+            );
+      } catch (error) {
+        if (error instanceof AuthenticationError) throw error;
+        const refused = credentialRefused(error, ctx.config);
+        if (refused) {
+          throw new AuthenticationError(
+            `Sign-in with Microsoft Entra ID failed: ${refused}`,
+          );
+        }
+        throw new AuthenticationError(
+          `Sign-in with Microsoft Entra ID failed: ${(error as Error).message}`,
+        );
+      }
+      const claims = checkedClaims(tokenset, ctx.config);
+      return {
+        fullProfile: { claims, picture: await readPhoto(tokenset, ctx.config) },
+        session: toSession(tokenset),
+      };
+    },
+
+    async refresh(input, ctx) {
+      const clients = await ctx.clients();
+      const { client, tenants } = clients;
+      let tokenset: TokenSet;
+      try {
+        const auth = await clientAuth(ctx.config, clients);
+        // Entra needs the scope on refresh; it selects the resource.
+        tokenset = tenants
+          ? await tenants.verify(
+              await client.grant({
+                grant_type: 'refresh_token',
+                refresh_token: input.refreshToken,
+                scope: input.scope,
+                ...auth,
+              }),
+              undefined,
+            )
+          : await client.refresh(input.refreshToken, {
+              exchangeBody: { scope: input.scope, ...auth },
+            });
+      } catch (error) {
+        if (error instanceof AuthenticationError) throw error;
+        // The portal's credential refused is the operator's problem: the
+        // session stays (as in an outage) until they fix it.
+        const refused = credentialRefused(error, ctx.config);
+        if (refused) {
+          throw new ServiceUnavailableError(
+            `Refreshing the Microsoft Entra ID session failed: ${refused}`,
+          );
+        }
+        // Entra's answer (invalid_grant: expired, revoked) ends the session; a
+        // network failure, or Entra saying it cannot answer now (5xx,
+        // temporarily_unavailable), does not, so the session survives an outage.
+        if (
+          isEntraUnavailable(error) ||
+          (!(error instanceof oidcErrors.OPError) &&
+            !(error instanceof oidcErrors.RPError))
+        ) {
+          throw new ServiceUnavailableError(
+            `Microsoft Entra ID cannot be reached to refresh the session (${
+              (error as Error).message
+            }). Try again once it answers.`,
+          );
+        }
+        throw new AuthenticationError(
+          `Refreshing the Microsoft Entra ID session failed: ${
+            (error as Error).message
+          }`,
+        );
+      }
+      if (!tokenset.id_token) {
+        throw new AuthenticationError(
+          'Microsoft Entra ID returned no ID token on refresh',
+        );
+      }
+      const claims = checkedClaims(tokenset, ctx.config);
+      return {
+        fullProfile: { claims, picture: await readPhoto(tokenset, ctx.config) },
+        session: toSession(tokenset, input.refreshToken),
+      };
+    },
+  });
+}
 
 /**
  * Whether Entra answered, but only to say it cannot serve the request now:

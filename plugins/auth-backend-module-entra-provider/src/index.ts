@@ -4,7 +4,7 @@
  * @packageDocumentation
  */
 export { authModuleEntraProvider as default } from './module';
-export { entraAuthenticator } from './authenticator';
+export { createEntraAuthenticator } from './authenticator';
 export type { EntraAuthResult, EntraIdTokenClaims } from './authenticator';
 export {
   entraSignInResolvers,

@@ -8,10 +8,11 @@ import {
   createOAuthProviderFactory,
 } from '@backstage/plugin-auth-node';
 import { catalogServiceRef } from '@backstage/plugin-catalog-node';
-import { entraAuthenticator } from './authenticator';
+import { createEntraAuthenticator } from './authenticator';
 import { NestedGroupOwnershipResolver } from './ownership';
 import { clearSessionOnRefusedRefresh } from './refusedRefresh';
 import { entraSignInResolvers } from './resolvers';
+import { SignInFlowStore } from './signInFlows';
 
 /**
  * Microsoft Entra ID sign-in under the provider id `microsoft`, so the
@@ -31,13 +32,17 @@ export const authModuleEntraProvider = createBackendModule({
         catalog: catalogServiceRef,
         auth: coreServices.auth,
         logger: coreServices.logger,
+        database: coreServices.database,
       },
-      async init({ providers, ownership, catalog, auth, logger }) {
+      async init({ providers, ownership, catalog, auth, logger, database }) {
+        // Sign-in flows live in the auth plugin's database so any replica
+        // can finish a flow another started (see SignInFlowStore).
+        const flows = await SignInFlowStore.create(await database.getClient());
         providers.registerProvider({
           providerId: 'microsoft',
           factory: clearSessionOnRefusedRefresh(
             createOAuthProviderFactory({
-              authenticator: entraAuthenticator,
+              authenticator: createEntraAuthenticator({ flows, logger }),
               signInResolver:
                 entraSignInResolvers.userIdMatchingUserEntityAnnotation(),
               signInResolverFactories: entraSignInResolvers,

@@ -1,5 +1,10 @@
 import { Config } from '@backstage/config';
 import { InputError } from '@backstage/errors';
+import {
+  CredentialLogger,
+  EntraAppCredential,
+  readEntraAppCredential,
+} from '@internal/entra-credentials';
 import { resolveCloud } from './cloud';
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -9,7 +14,11 @@ const KEY = 'auth.providers.microsoft.<environment>';
 /** The validated settings of one Entra sign-in environment. */
 export interface EntraProviderConfig {
   clientId: string;
-  clientSecret: string;
+  /**
+   * How the portal's app authenticates at the token endpoint: a client
+   * secret (inline or from a file), a certificate or a federated token.
+   */
+  credential: EntraAppCredential;
   /** The configured tenant: a GUID, or `common` / `organizations`. */
   tenantId: string;
   /** Tenants admitted: the configured one, or the allow-list for multi-tenant. */
@@ -29,9 +38,21 @@ export interface EntraProviderConfig {
  * Reads and validates an environment's config. Every problem names the key
  * and what to change, and fails startup rather than the first sign-in.
  */
-export function readEntraProviderConfig(config: Config): EntraProviderConfig {
+export function readEntraProviderConfig(
+  config: Config,
+  options: {
+    /** The config key of this block, for error messages. */
+    key?: string;
+    /** Where credential rotations are logged. */
+    logger?: CredentialLogger;
+  } = {},
+): EntraProviderConfig {
   const clientId = config.getString('clientId');
-  const clientSecret = config.getString('clientSecret');
+  const credential = readEntraAppCredential(config, {
+    clientId,
+    keyPrefix: options.key ?? KEY,
+    logger: options.logger,
+  });
   // Entra writes tenant ids in lower case (in `tid` and in issuers); an id
   // pasted in upper case must not refuse every sign-in.
   const tenantId = config.getString('tenantId').toLowerCase();
@@ -71,7 +92,7 @@ export function readEntraProviderConfig(config: Config): EntraProviderConfig {
 
   return {
     clientId,
-    clientSecret,
+    credential,
     tenantId,
     allowedTenantIds: new Set(
       MULTI_TENANT.has(tenantId) ? allowList : [tenantId],

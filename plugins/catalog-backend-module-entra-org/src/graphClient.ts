@@ -1,5 +1,10 @@
-import { ClientSecretCredential } from '@azure/identity';
+import { TokenCredential } from '@azure/identity';
+import { ConfigReader } from '@backstage/config';
 import { ENTRA_CLOUDS, isMicrosoftLoginUrl } from '@internal/entra-cloud';
+import {
+  EntraAppCredential,
+  readEntraAppCredential,
+} from '@internal/entra-credentials';
 import {
   GroupMember,
   MicrosoftGraphClient,
@@ -129,7 +134,7 @@ export class ResilientGraphClient extends MicrosoftGraphClient {
 
   constructor(
     baseUrl: string,
-    credential: ClientSecretCredential,
+    credential: TokenCredential,
     private readonly retry: RetryPolicy = DEFAULT_RETRY_POLICY,
   ) {
     super(baseUrl, credential);
@@ -241,26 +246,30 @@ export class ResilientGraphClient extends MicrosoftGraphClient {
 }
 
 /**
- * Builds the Graph client for a provider config. For an authority MSAL does
- * not know (the emulator), instance discovery would call
+ * Builds the Graph client for a provider config, authenticated with the
+ * portal app's credential (secret, certificate or federated token; the
+ * credential follows file rotation, see `@internal/entra-credentials`).
+ * Without `credential`, upstream's `clientSecret` is used. For an authority
+ * MSAL does not know (the emulator), instance discovery would call
  * login.microsoftonline.com first, which fails offline and leaves loopback;
  * it is switched off for those authorities only.
  */
 export function createGraphClient(
-  config: MicrosoftGraphProviderConfig,
+  config: MicrosoftGraphProviderConfig & { credential?: EntraAppCredential },
   retry: RetryPolicy = DEFAULT_RETRY_POLICY,
 ): ResilientGraphClient {
   const authorityHost = (
     config.authority ?? ENTRA_CLOUDS.public.loginHost
   ).replace(/\/+$/, '');
-  const credential = new ClientSecretCredential(
-    config.tenantId,
-    config.clientId!,
-    config.clientSecret!,
-    {
-      authorityHost,
-      disableInstanceDiscovery: !isMicrosoftLoginUrl(authorityHost),
-    },
-  );
+  const appCredential =
+    config.credential ??
+    readEntraAppCredential(
+      new ConfigReader({ clientSecret: config.clientSecret }),
+      { clientId: config.clientId!, keyPrefix: `provider ${config.id}` },
+    );
+  const credential = appCredential.azureIdentityCredential(config.tenantId, {
+    authorityHost,
+    disableInstanceDiscovery: !isMicrosoftLoginUrl(authorityHost),
+  });
   return new ResilientGraphClient(config.target, credential, retry);
 }

@@ -5,7 +5,6 @@ import {
 } from '@backstage/backend-plugin-api';
 import { ANNOTATION_LOCATION } from '@backstage/catalog-model';
 import { Config, readDurationFromConfig } from '@backstage/config';
-import { readProviderConfigs } from '@backstage/plugin-catalog-backend-module-msgraph';
 import {
   catalogProcessingExtensionPoint,
   catalogServiceRef,
@@ -20,6 +19,7 @@ import {
 } from './entraOrgProvider';
 import { DeltaStateStore } from './deltaSync';
 import { createGraphClient } from './graphClient';
+import { readEntraGraphProviderConfigs } from './providerConfigs';
 import { DatabaseProviderStateStore } from './ingestionState';
 import { entraOrgPermissions } from './permissions';
 import { createEntraOrgRouter } from './router';
@@ -121,7 +121,7 @@ export const catalogModuleEntraOrg = createBackendModule({
       },
       async init(deps) {
         const { catalog, config, logger, scheduler } = deps;
-        const providerConfigs = readProviderConfigs(config);
+        const providerConfigs = readEntraGraphProviderConfigs(config, logger);
         if (providerConfigs.length === 0) return;
         const knex = await deps.database.getClient();
         const store = await DatabaseProviderStateStore.create(knex);

@@ -71,7 +71,7 @@ export function readEntraDeployConfig(config: Config): EntraDeployConfig {
         `(or set ${CONFIG_KEY}.authEnvironment to the environment that has it).`,
     );
   }
-  const entra = readEntraProviderConfig(providerConfig);
+  const entra = readEntraProviderConfig(providerConfig, { key: entraKey });
 
   const environments = new Map<string, DeployTarget>();
   (own?.getOptionalConfigArray('environments') ?? []).forEach((e, i) => {

@@ -6,6 +6,7 @@ import {
 import { LoggerService } from '@backstage/backend-plugin-api';
 import { NotAllowedError, ServiceUnavailableError } from '@backstage/errors';
 import { isMicrosoftLoginUrl } from '@internal/entra-cloud';
+import { describeCredentialText } from '@internal/entra-credentials';
 import { EntraProviderConfig } from '@internal/plugin-auth-backend-module-entra-provider';
 import { aadstsCode, SignInAgainError } from './errors';
 
@@ -25,7 +26,9 @@ const MULTI_TENANT_AUTHORITY = /\/(common|organizations)$/i;
  * Exchanges a person's delegated token for a target's scope with MSAL's
  * on-behalf-of flow, as the portal's confidential client. One client per
  * backend, so MSAL's in-memory cache serves repeated deploys of the same
- * person with the same token without asking Entra again.
+ * person with the same token without asking Entra again. The portal app's
+ * credential (secret, certificate or federated token) comes from the auth
+ * provider's config; when its file rotates, the MSAL client is built anew.
  */
 export class OnBehalfOfClient {
   readonly #create: () => ConfidentialClientApplication;
@@ -33,7 +36,9 @@ export class OnBehalfOfClient {
   readonly #now: () => number;
   #msal: ConfidentialClientApplication;
   #createdAt: number;
+  #credentialVersion: number;
   readonly #authority: string;
+  readonly #entra: EntraProviderConfig;
 
   constructor(
     entra: EntraProviderConfig,
@@ -50,9 +55,11 @@ export class OnBehalfOfClient {
     } = {},
   ) {
     this.#authority = entra.authority;
+    this.#entra = entra;
     this.#cacheLifetimeMs = options.cacheLifetimeMs ?? 60 * 60 * 1000;
     this.#now = options.now ?? Date.now;
     this.#create = () => this.#newClient(entra, logger);
+    this.#credentialVersion = entra.credential.currentVersion();
     this.#msal = this.#create();
     this.#createdAt = this.#now();
   }
@@ -62,7 +69,7 @@ export class OnBehalfOfClient {
     return new ConfidentialClientApplication({
       auth: {
         clientId: entra.clientId,
-        clientSecret: entra.clientSecret,
+        ...entra.credential.msalAuth(),
         authority,
         // Microsoft's clouds are known to MSAL; any other authority (the
         // emulator) is trusted as its own host, so MSAL reads its metadata
@@ -83,7 +90,14 @@ export class OnBehalfOfClient {
   }
 
   #client(): ConfidentialClientApplication {
-    if (this.#now() - this.#createdAt >= this.#cacheLifetimeMs) {
+    // A rotated secret or certificate needs a new client: MSAL keeps the
+    // credential it was built with.
+    const version = this.#entra.credential.currentVersion();
+    if (
+      version !== this.#credentialVersion ||
+      this.#now() - this.#createdAt >= this.#cacheLifetimeMs
+    ) {
+      this.#credentialVersion = version;
       this.#msal = this.#create();
       this.#createdAt = this.#now();
     }
@@ -155,7 +169,9 @@ export class OnBehalfOfClient {
       e.errorCode === 'unauthorized_client'
     ) {
       return new ServiceUnavailableError(
-        `Entra refused the portal's client credentials for the on-behalf-of exchange (${detail}); check the portal's client id and secret.`,
+        `Entra refused the portal's client credentials for the on-behalf-of exchange (${detail}); check the portal's client id and its ${describeCredentialText(
+          this.#entra.credential.describe(),
+        )}.`,
       );
     }
     return new ServiceUnavailableError(
