@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 /*
  * `yarn dev`: the portal for development, against a real Entra test tenant
- * when AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET are set, and
+ * when AZURE_TENANT_ID, AZURE_CLIENT_ID and one credential variable
+ * (AZURE_CLIENT_SECRET, AZURE_CLIENT_SECRET_FILE,
+ * AZURE_CLIENT_CERTIFICATE_PATH or AZURE_FEDERATED_TOKEN_FILE) are set, and
  * otherwise against the bundled Entra emulator, started here.
  *
  *   yarn dev                  app on :3000 + backend on :7007
@@ -12,27 +14,43 @@ const { spawn, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
 
-const TENANT_KEYS = [
-  'AZURE_TENANT_ID',
-  'AZURE_CLIENT_ID',
+const TENANT_KEYS = ['AZURE_TENANT_ID', 'AZURE_CLIENT_ID'];
+// Azure's own variable names; app-config.yaml maps each to one credential key.
+const CREDENTIAL_KEYS = [
   'AZURE_CLIENT_SECRET',
+  'AZURE_CLIENT_SECRET_FILE',
+  'AZURE_CLIENT_CERTIFICATE_PATH',
+  'AZURE_FEDERATED_TOKEN_FILE',
 ];
 
 async function entraEnvironment() {
-  const set = TENANT_KEYS.filter(k => process.env[k]);
-  if (set.length === TENANT_KEYS.length) {
+  const tenantSet = TENANT_KEYS.filter(k => process.env[k]);
+  const credentialSet = CREDENTIAL_KEYS.filter(k => process.env[k]);
+  if (tenantSet.length === TENANT_KEYS.length && credentialSet.length === 1) {
     console.log(
-      `[dev] Entra mode: tenant ${process.env.AZURE_TENANT_ID} (from AZURE_* variables); the emulator is not started.\n` +
+      `[dev] Entra mode: tenant ${process.env.AZURE_TENANT_ID} (from AZURE_* variables, credential ${credentialSet[0]}); the emulator is not started.\n` +
         '[dev] Sign in with an account of that tenant. Setup: docs/entra-setup.md',
     );
     return { env: {}, close: async () => {} };
   }
-  if (set.length > 0) {
-    const missing = TENANT_KEYS.filter(k => !process.env[k]);
+  if (credentialSet.length > 1) {
     throw new Error(
-      `Set all of ${TENANT_KEYS.join(
+      `Set only one of ${CREDENTIAL_KEYS.join(', ')}; ${credentialSet.join(
+        ' and ',
+      )} are set`,
+    );
+  }
+  if (tenantSet.length + credentialSet.length > 0) {
+    const missing = [
+      ...TENANT_KEYS.filter(k => !process.env[k]),
+      ...(credentialSet.length ? [] : [`one of ${CREDENTIAL_KEYS.join(', ')}`]),
+    ];
+    throw new Error(
+      `To use a real tenant set ${TENANT_KEYS.join(
         ', ',
-      )} to use a real tenant, or none to use the emulator; missing ${missing.join(
+      )} and one credential variable (${CREDENTIAL_KEYS.join(
+        ', ',
+      )}); to use the emulator set none of them. Missing: ${missing.join(
         ', ',
       )}`,
     );
@@ -49,7 +67,8 @@ async function entraEnvironment() {
     `[dev] Emulator mode: no AZURE_* variables, so the bundled Entra emulator runs at ${emulator.httpUrl} (tenant ${emulator.tenantId}).\n` +
       '[dev] Open http://localhost:3000, choose "Sign in", and pick a seeded person, e.g.:\n' +
       `${people}\n` +
-      '[dev] To use a real test tenant instead, set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET.',
+      '[dev] To use a real test tenant instead, set AZURE_TENANT_ID, AZURE_CLIENT_ID and one of AZURE_CLIENT_SECRET,\n' +
+      '[dev] AZURE_CLIENT_SECRET_FILE, AZURE_CLIENT_CERTIFICATE_PATH or AZURE_FEDERATED_TOKEN_FILE (docs/entra-setup.md).',
   );
   return {
     env: {
