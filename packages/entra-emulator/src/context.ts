@@ -3,6 +3,8 @@ import { SigningKey } from './oidc/signingKey';
 import { ResourceRegistry } from './oidc/resources';
 import { GrantStore } from './oidc/grantStore';
 import { FaultSwitch } from './faults/faultSwitch';
+import { CredentialStore } from './credentials/appCredentials';
+import { ExternalIssuerKeys } from './oidc/externalIssuerKeys';
 import {
   DeployCall,
   GraphRequest,
@@ -27,6 +29,10 @@ export interface EmulatorContext {
   urls: EmulatorUrls;
   tokenLifetimeSeconds: number;
   grants: GrantStore;
+  /** Secrets, certificates and federated credentials of every app. */
+  credentials: CredentialStore;
+  /** Signing keys of external issuers trusted through federated credentials. */
+  issuerKeys: ExternalIssuerKeys;
   faults: FaultSwitch;
   deployCalls: DeployCall[];
   pipelineRuns: PipelineRun[];

@@ -9,6 +9,7 @@ import {
   EmulatorSeed,
   FaultRule,
   GraphRequest,
+  LoadedSeed,
   PipelineRun,
   TokenRequest,
 } from './types';
@@ -18,6 +19,8 @@ import { loadOrCreateDevTls } from './tls/devCa';
 import { loadOrCreateSigningKey } from './oidc/signingKey';
 import { ResourceRegistry } from './oidc/resources';
 import { GrantStore } from './oidc/grantStore';
+import { ExternalIssuerKeys } from './oidc/externalIssuerKeys';
+import { CredentialStore } from './credentials/appCredentials';
 import { createOidcRouter } from './oidc/router';
 import { FaultSwitch } from './faults/faultSwitch';
 import { faultMiddleware } from './faults/faultMiddleware';
@@ -78,8 +81,8 @@ export interface EntraEmulator {
    * below it, e.g. `${azureDevOpsUrl}/contoso/portal/_apis/pipelines/7/runs`.
    */
   azureDevOpsUrl: string;
-  /** The parsed seed. */
-  seed: EmulatorSeed;
+  /** The parsed seed (the start state; credentials changed at runtime are not written back). */
+  seed: LoadedSeed;
   setFaults(rules: FaultRule[]): void;
   clearFaults(): void;
   /** Calls the deploy API recorded, oldest first. */
@@ -106,6 +109,27 @@ export interface EntraEmulator {
    * signature verifies.
    */
   signToken(claims: JwtClaims): string;
+  /**
+   * Registers a certificate (PEM, public part) on an app (appId or seed key);
+   * answers its SHA-1 thumbprint, hex upper case. Same as
+   * `POST /_emulator/apps/:clientId/certificates`.
+   */
+  addAppCertificate(clientId: string, certificatePem: string): { thumbprint: string };
+  /** Removes a certificate by SHA-1 thumbprint; its key is refused at once. */
+  removeAppCertificate(clientId: string, thumbprint: string): void;
+  /** Trusts an external issuer's tokens about `subject` (default audience `api://AzureADTokenExchange`). */
+  addFederatedCredential(
+    clientId: string,
+    credential: { issuer: string; subject: string; audiences?: string[]; name?: string },
+  ): void;
+  clearFederatedCredentials(clientId: string): void;
+  /** Removes every client secret of the app. */
+  removeClientSecrets(clientId: string): void;
+  /** Adds a client secret (generated unless given; expires in two years unless `endDateTime`). */
+  addClientSecret(
+    clientId: string,
+    opts?: { value?: string; endDateTime?: string },
+  ): { value: string; endDateTime: string };
   /** Changes the directory while running, as an Entra admin would; Graph answers follow. */
   directory: Pick<
     Directory,
@@ -160,6 +184,8 @@ export async function createEntraEmulator(
     urls: { httpUrl: '', httpsUrl: '', issuer: '', graphBaseUrl: '' },
     tokenLifetimeSeconds: options.tokenLifetimeSeconds ?? 3600,
     grants: new GrantStore(),
+    credentials: new CredentialStore(seed.apps),
+    issuerKeys: new ExternalIssuerKeys(),
     faults: new FaultSwitch(options.faults ?? []),
     deployCalls: [],
     pipelineRuns: [],
@@ -254,6 +280,21 @@ export async function createEntraEmulator(
       ctx.graphRequests.length = 0;
     },
     signToken: claims => signJwt(ctx.key, claims),
+    addAppCertificate: (clientId, pem) => ({
+      thumbprint: ctx.credentials.addCertificate(clientId, pem).thumbprintSha1Hex,
+    }),
+    removeAppCertificate: (clientId, thumbprint) =>
+      ctx.credentials.removeCertificate(clientId, thumbprint),
+    addFederatedCredential: (clientId, credential) => {
+      ctx.credentials.addFederated(clientId, credential);
+    },
+    clearFederatedCredentials: clientId =>
+      ctx.credentials.clearFederated(clientId),
+    removeClientSecrets: clientId => ctx.credentials.removeSecrets(clientId),
+    addClientSecret: (clientId, opts) => {
+      const s = ctx.credentials.addSecret(clientId, opts);
+      return { value: s.value, endDateTime: s.endDateTime };
+    },
     directory: {
       addUser: (user, groupIds) => directory.addUser(user, groupIds),
       removeUser: (id, opts) => directory.removeUser(id, opts),
@@ -277,7 +318,7 @@ export async function createEntraEmulator(
   };
 }
 
-function requireApp(seed: EmulatorSeed, key: string) {
+function requireApp(seed: LoadedSeed, key: string) {
   const app = seed.apps.find(a => a.key === key);
   if (!app)
     throw new Error(`Seed must register an application with key '${key}'`);

@@ -11,7 +11,13 @@ export type {
   EmulatorSeed,
   FaultRule,
   GraphRequest,
+  ClientAuthMethod,
+  LoadedSeed,
+  LoadedSeedApp,
   SeedApp,
+  SeedCertificate,
+  SeedClientSecret,
+  SeedFederatedIdentityCredential,
   SeedGroup,
   SeedGroupRule,
   SeedOtherTenant,
@@ -25,3 +31,8 @@ export { loadSeed, DEFAULT_SEED_PATH } from './seed/loadSeed';
 export { generateTenant } from './seed/generateTenant';
 export type { GenerateTenantOptions } from './seed/generateTenant';
 export { EMULATOR_MARKER } from './oidc/router';
+export { createSelfSignedCertificate } from './credentials/certificates';
+export type { SelfSignedCertificate } from './credentials/certificates';
+export { DEFAULT_FEDERATED_AUDIENCE } from './credentials/appCredentials';
+export { startWorkloadIdentityIssuer } from './workloadIdentity/issuer';
+export type { WorkloadIdentityIssuer } from './workloadIdentity/issuer';

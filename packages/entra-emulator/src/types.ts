@@ -72,8 +72,15 @@ export interface SeedApp {
   key: string;
   displayName: string;
   clientId: string;
-  /** Emulator-only secrets. Never real credentials. */
-  clientSecrets?: string[];
+  /**
+   * Emulator-only secrets. Never real credentials. A string expires two
+   * years after the emulator started; the object form sets the expiry.
+   */
+  clientSecrets?: SeedClientSecret[];
+  /** Certificates whose keys may sign client assertions (private_key_jwt). */
+  certificates?: SeedCertificate[];
+  /** Trusted external issuers (workload identity federation). */
+  federatedIdentityCredentials?: SeedFederatedIdentityCredential[];
   redirectUris?: string[];
   /** Identifier URIs; `api://<clientId>` is always accepted. */
   identifierUris?: string[];
@@ -91,6 +98,44 @@ export interface SeedApp {
    * `AzureADMultipleOrgs` also admits people of `otherTenants`.
    */
   signInAudience?: 'AzureADMyOrg' | 'AzureADMultipleOrgs';
+}
+
+/** A client secret of an application, with its expiry when not the default. */
+export type SeedClientSecret =
+  | string
+  | { value: string; endDateTime: string; displayName?: string };
+
+/** A certificate registered on an application (Graph's `keyCredentials`). */
+export interface SeedCertificate {
+  /** The X.509 certificate, PEM. Only the public part; never a private key. */
+  certificatePem: string;
+  displayName?: string;
+}
+
+/**
+ * A federated identity credential: tokens of `issuer` about `subject`, for
+ * one of `audiences`, authenticate the application without a secret.
+ */
+export interface SeedFederatedIdentityCredential {
+  name?: string;
+  /** The external issuer's `iss`, compared exactly (case-sensitive), as Entra does. */
+  issuer: string;
+  /** The token's `sub`, e.g. `system:serviceaccount:<namespace>:<name>`. */
+  subject: string;
+  /** Default `['api://AzureADTokenExchange']`. */
+  audiences?: string[];
+}
+
+/** An application as loaded: secrets reduced to their values. */
+export interface LoadedSeedApp extends SeedApp {
+  /** The secrets' values, in seed order. */
+  clientSecrets: string[];
+  /** Each secret with its expiry (absent: two years after start). */
+  clientSecretDetails: {
+    value: string;
+    endDateTime?: string;
+    displayName?: string;
+  }[];
 }
 
 /** A tenant's identity: its object id, name and verified domains. */
@@ -122,6 +167,11 @@ export interface EmulatorSeed {
   apps: SeedApp[];
   /** Other organisations, for multi-tenant sign-in tests. */
   otherTenants?: SeedOtherTenant[];
+}
+
+/** A seed as the emulator loaded it (member references resolved, secrets as values). */
+export interface LoadedSeed extends EmulatorSeed {
+  apps: LoadedSeedApp[];
 }
 
 /**
@@ -202,10 +252,19 @@ export interface PipelineRun {
   finishedDate?: string;
 }
 
+/** How a client proved who it is at the token endpoint. */
+export type ClientAuthMethod = 'secret' | 'certificate' | 'federated';
+
 /** A request the token endpoint answered (or refused), without its secrets. */
 export interface TokenRequest {
   grantType: string;
   clientId?: string;
+  /**
+   * The client authentication the request carried: a client secret, a
+   * certificate-signed assertion (private_key_jwt) or a federated token.
+   * Absent when it carried none.
+   */
+  clientAuth?: ClientAuthMethod;
   /** The `scope` parameter as sent. */
   scope?: string;
   /** The authority's tenant segment: a tenant id, `common` or `organizations`. */

@@ -1,5 +1,6 @@
 import express, { Router } from 'express';
 import { EmulatorContext } from '../context';
+import { createCredentialsRouter } from './credentialsRouter';
 
 /**
  * Test and operator controls under `/_emulator`: faults can be switched at
@@ -76,6 +77,7 @@ export function createAdminRouter(ctx: EmulatorContext): Router {
   router.get('/token-requests', (_req, res) => {
     res.json({ requests: ctx.tokenRequests });
   });
+  router.use(createCredentialsRouter(ctx));
   router.get('/pipeline-runs', (_req, res) => {
     res.json({ runs: ctx.pipelineRuns });
   });

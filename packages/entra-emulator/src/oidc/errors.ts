@@ -34,8 +34,177 @@ export function sendEntraError(res: Response, e: EntraOAuthError) {
   res.status(e.status).set('Cache-Control', 'no-store').json(entraErrorBody(e));
 }
 
+const CERT_CREDENTIALS_DOC =
+  'Review the documentation at https://docs.microsoft.com/azure/active-directory/develop/active-directory-certificate-credentials .';
+const FEDERATION_DOC =
+  'Please check your federated identity credential Subject, Audience and Issuer against the presented assertion. https://learn.microsoft.com/entra/workload-id/workload-identity-federation';
+
+function keysHint(clientId: string) {
+  return `Please visit the Azure Portal, Graph Explorer or directly use MS Graph to see configured keys for app Id '${clientId}'. Review the documentation at https://docs.microsoft.com/en-us/graph/deployments to determine the corresponding service endpoint and https://docs.microsoft.com/en-us/graph/api/application-get?view=graph-rest-1.0&tabs=http to build a query request URL, such as 'https://graph.microsoft.com/beta/applications/${clientId}'`;
+}
+
+/** Entra's `Start=…, End=…` rendering of a key's validity (US date, 24 h clock). */
+function keyPeriod(start: Date, end: Date) {
+  const f = (d: Date) => {
+    const p = (n: number) => String(n).padStart(2, '0');
+    return `${p(d.getUTCMonth() + 1)}/${p(d.getUTCDate())}/${d.getUTCFullYear()} ${p(
+      d.getUTCHours(),
+    )}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())}`;
+  };
+  return `Start=${f(start)}, End=${f(end)}`;
+}
+
 /** The AADSTS errors the emulator reproduces. */
 export const aadsts = {
+  expiredSecret: (clientId: string) =>
+    new EntraOAuthError(
+      401,
+      'invalid_client',
+      7000222,
+      `The provided client secret keys for app '${clientId}' are expired. Visit the Azure portal to create new keys for your app: https://aka.ms/NewClientSecret, or consider using certificate credentials for added security: https://aka.ms/certCreds.`,
+    ),
+  // Entra's generic refusal of a malformed request, here for an assertion
+  // whose type is not jwt-bearer or a request carrying two client credentials.
+  malformedRequest: (why: string) =>
+    new EntraOAuthError(
+      400,
+      'invalid_request',
+      9002313,
+      `Invalid request. Request is malformed or invalid. ${why}`,
+    ),
+  malformedAssertion: () =>
+    new EntraOAuthError(
+      400,
+      'invalid_request',
+      50027,
+      'JWT token is invalid or malformed.',
+    ),
+  unsupportedAssertionAlgorithm: (alg: string) =>
+    new EntraOAuthError(
+      401,
+      'invalid_client',
+      5002738,
+      `Invalid JWT token. '${alg}' is not a supported signature algorithm. Supported signing algorithms are: 'RS256,PS256'`,
+    ),
+  assertionClientMismatch: () =>
+    new EntraOAuthError(
+      401,
+      'invalid_client',
+      700021,
+      `Client assertion application identifier doesn't match 'client_id' parameter. ${CERT_CREDENTIALS_DOC}`,
+    ),
+  clientAssertionAudience: () =>
+    new EntraOAuthError(
+      401,
+      'invalid_client',
+      700023,
+      `Client assertion audience claim does not match Realm issuer. ${CERT_CREDENTIALS_DOC}`,
+    ),
+  assertionTime: (now: Date, nbf?: number, exp?: number) =>
+    new EntraOAuthError(
+      401,
+      'invalid_client',
+      700024,
+      `Client assertion is not within its valid time range. Current time: ${now.toISOString()}, assertion valid from ${
+        nbf === undefined ? 'unspecified' : new Date(nbf * 1000).toISOString()
+      }, expiry time of assertion ${
+        exp === undefined ? 'unspecified' : new Date(exp * 1000).toISOString()
+      }. ${CERT_CREDENTIALS_DOC}`,
+    ),
+  assertionMissingClaim: (claim: string) =>
+    new EntraOAuthError(
+      401,
+      'invalid_client',
+      700027,
+      `Client assertion failed signature validation. [Reason - The assertion has no '${claim}' claim.] ${CERT_CREDENTIALS_DOC}`,
+    ),
+  certificateNotRegistered: (clientId: string, thumbprintHex?: string) =>
+    new EntraOAuthError(
+      401,
+      'invalid_client',
+      700027,
+      `The certificate with identifier used to sign the client assertion is not registered on application. [Reason - The key was not found., ${
+        thumbprintHex ? `Thumbprint of key used by client: '${thumbprintHex}', ` : ''
+      }${keysHint(clientId)}]`,
+    ),
+  assertionBadSignature: (
+    thumbprintHex: string,
+    notBefore: Date,
+    notAfter: Date,
+  ) =>
+    new EntraOAuthError(
+      401,
+      'invalid_client',
+      700027,
+      `Client assertion contains an invalid signature. [Reason - The provided signature value did not match the expected signature value., Thumbprint of key used by client: '${thumbprintHex}', Found key '${keyPeriod(
+        notBefore,
+        notAfter,
+      )}']`,
+    ),
+  assertionKeyExpired: (
+    thumbprintHex: string,
+    notBefore: Date,
+    notAfter: Date,
+  ) =>
+    new EntraOAuthError(
+      401,
+      'invalid_client',
+      700027,
+      `Client assertion contains an invalid signature. [Reason - The key used is expired., Thumbprint of key used by client: '${thumbprintHex}', Found key '${keyPeriod(
+        notBefore,
+        notAfter,
+      )}']`,
+    ),
+  federatedIssuer: (issuer: string) =>
+    new EntraOAuthError(
+      401,
+      'invalid_client',
+      700211,
+      `No matching federated identity record found for presented assertion issuer '${issuer}'. ${FEDERATION_DOC}`,
+    ),
+  federatedAudience: (audience: string) =>
+    new EntraOAuthError(
+      401,
+      'invalid_client',
+      700212,
+      `No matching federated identity record found for presented assertion audience '${audience}'. ${FEDERATION_DOC}`,
+    ),
+  federatedSubject: (subject: string) =>
+    new EntraOAuthError(
+      401,
+      'invalid_client',
+      700213,
+      `No matching federated identity record found for presented assertion subject '${subject}'. ${FEDERATION_DOC}`,
+    ),
+  // Since 2025 Entra compares subjects case-sensitively and says so.
+  federatedSubjectCase: (subject: string) =>
+    new EntraOAuthError(
+      401,
+      'invalid_client',
+      7002138,
+      `No matching federated identity record found for presented assertion subject '${subject}'. The subject matches with case-insensitive comparison, but not with case-sensitive comparison. Check your federated identity credential Subject, Audience and Issuer against the presented assertion. See documentation at: https://learn.microsoft.com/entra/workload-id/workload-identity-federation.`,
+    ),
+  federatedKeyNotFound: (kid: string, issuer: string) =>
+    new EntraOAuthError(
+      401,
+      'invalid_client',
+      7000272,
+      `The certificate with identifier ${kid} used to sign the federated credential could not be found in the metadata of identity provider ${issuer}. Please validate that your Identity Provider's metadata exposes the key used to sign the incoming token.`,
+    ),
+  federatedBadSignature: (issuer: string) =>
+    new EntraOAuthError(
+      401,
+      'invalid_client',
+      700027,
+      `Client assertion contains an invalid signature. [Reason - The provided signature value did not match the expected signature value., Issuer of the federated credential: '${issuer}']`,
+    ),
+  externalOidcFailed: () =>
+    new EntraOAuthError(
+      400,
+      'invalid_request',
+      50166,
+      'Request to External OIDC endpoint failed.',
+    ),
   unknownClient: (clientId: string, directoryName = 'Contoso') =>
     new EntraOAuthError(
       400,

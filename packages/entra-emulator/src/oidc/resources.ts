@@ -13,6 +13,7 @@ export const GRAPH_PERMISSIONS = [
   'GroupMember.Read.All',
   'Group.Read.All',
   'Directory.Read.All',
+  'Application.Read.All',
 ];
 
 /** OpenID Connect scopes; they never name a resource. */

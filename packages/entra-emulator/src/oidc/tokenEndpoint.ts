@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { Request, Response } from 'express';
+import { NextFunction, Request, Response } from 'express';
 import { EmulatorContext } from '../context';
-import { SeedApp, SeedUser } from '../types';
-import { authenticateClient } from './clientAuth';
+import { ClientAuthMethod, SeedApp, SeedUser } from '../types';
+import { authenticateClient, presentedClientAuth } from './clientAuth';
 import { aadsts, EntraOAuthError, sendEntraError } from './errors';
 import { JwtError, verifyJwt } from './jwt';
 import { ResolvedScopes } from './resources';
@@ -24,36 +24,39 @@ const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 
 /** Handles `POST /{tenant}/oauth2/v2.0/token` for every supported grant. */
 export function tokenEndpoint(ctx: EmulatorContext) {
-  return (req: Request, res: Response) => {
+  return async (req: Request, res: Response, next: NextFunction) => {
     try {
       const body = req.body ?? {};
       const grantType: string | undefined = body.grant_type;
       const authority = authorityOf(res);
+      const clientAuth = presentedClientAuth(req);
       ctx.tokenRequests.push({
         grantType: grantType ?? '',
         clientId: body.client_id,
+        ...(clientAuth ? { clientAuth } : {}),
         scope: body.scope,
         tenant: authority.segment,
         time: new Date().toISOString(),
       });
       if (!grantType) throw aadsts.missingParameter('grant_type');
-      const client = authenticateClient(req, ctx.directory);
+      const { app: client, method } = await authenticateClient(ctx, req);
       checkAppAudience(ctx, authority, client);
+      const authed: Client = { app: client, method };
       let result: Record<string, unknown>;
       switch (grantType) {
         case 'authorization_code':
-          result = authorizationCode(ctx, authority, client, body);
+          result = authorizationCode(ctx, authority, authed, body);
           break;
         case 'refresh_token':
-          result = refreshToken(ctx, authority, client, body);
+          result = refreshToken(ctx, authority, authed, body);
           break;
         case 'client_credentials':
           // An app-only token needs a tenant; `/common` names none.
           if (!authority.tenantId) throw aadsts.noTenantInRequest();
-          result = clientCredentials(ctx, client, body);
+          result = clientCredentials(ctx, authed, body);
           break;
         case JWT_BEARER:
-          result = onBehalfOf(ctx, authority, client, body);
+          result = onBehalfOf(ctx, authority, authed, body);
           break;
         default:
           throw aadsts.unsupportedGrant(grantType);
@@ -61,17 +64,24 @@ export function tokenEndpoint(ctx: EmulatorContext) {
       res.set('Cache-Control', 'no-store').json(result);
     } catch (e) {
       if (e instanceof EntraOAuthError) sendEntraError(res, e);
-      else throw e;
+      else next(e);
     }
   };
+}
+
+/** The authenticated client of a token request. */
+interface Client {
+  app: SeedApp;
+  method: ClientAuthMethod;
 }
 
 function authorizationCode(
   ctx: EmulatorContext,
   authority: Authority,
-  client: SeedApp,
+  authed: Client,
   body: Record<string, string>,
 ) {
+  const client = authed.app;
   if (!body.code) throw aadsts.missingParameter('code');
   const grant = ctx.grants.code(body.code);
   if (!grant || grant.clientId !== client.clientId) {
@@ -95,6 +105,7 @@ function authorizationCode(
   const scopes = ctx.resources.resolveDelegated(client, grant.scope);
   return userTokenResponse(ctx, {
     client,
+    clientAuth: authed.method,
     user,
     scopes,
     scopeParam: grant.scope,
@@ -107,9 +118,10 @@ function authorizationCode(
 function refreshToken(
   ctx: EmulatorContext,
   authority: Authority,
-  client: SeedApp,
+  authed: Client,
   body: Record<string, string>,
 ) {
+  const client = authed.app;
   if (!body.refresh_token) throw aadsts.missingParameter('refresh_token');
   const grant = ctx.grants.refreshToken(body.refresh_token);
   if (!grant || grant.clientId !== client.clientId) {
@@ -129,6 +141,7 @@ function refreshToken(
   const scopes = ctx.resources.resolveDelegated(client, scopeParam);
   return userTokenResponse(ctx, {
     client,
+    clientAuth: authed.method,
     user,
     scopes,
     scopeParam,
@@ -140,9 +153,10 @@ function refreshToken(
 
 function clientCredentials(
   ctx: EmulatorContext,
-  client: SeedApp,
+  authed: Client,
   body: Record<string, string>,
 ) {
+  const client = authed.app;
   if (!body.scope) throw aadsts.missingParameter('scope');
   const { resource, roles } = ctx.resources.resolveApplication(
     client,
@@ -152,16 +166,22 @@ function clientCredentials(
     token_type: 'Bearer',
     expires_in: ctx.tokenLifetimeSeconds,
     ext_expires_in: ctx.tokenLifetimeSeconds,
-    access_token: issueAppAccessToken(ctx, { client, resource, roles }),
+    access_token: issueAppAccessToken(ctx, {
+      client,
+      resource,
+      roles,
+      clientAuth: authed.method,
+    }),
   };
 }
 
 function onBehalfOf(
   ctx: EmulatorContext,
   authority: Authority,
-  client: SeedApp,
+  authed: Client,
   body: Record<string, string>,
 ) {
+  const client = authed.app;
   if (body.requested_token_use !== 'on_behalf_of') {
     throw aadsts.missingParameter('requested_token_use');
   }
@@ -195,6 +215,7 @@ function onBehalfOf(
   const scopes = ctx.resources.resolveDelegated(client, body.scope);
   return userTokenResponse(ctx, {
     client,
+    clientAuth: authed.method,
     user,
     scopes,
     scopeParam: body.scope,
@@ -239,6 +260,7 @@ function userTokenResponse(
   ctx: EmulatorContext,
   opts: {
     client: SeedApp;
+    clientAuth: ClientAuthMethod;
     user: SeedUser;
     scopes: ResolvedScopes;
     scopeParam: string;
@@ -264,6 +286,7 @@ function userTokenResponse(
     access_token: issueUserAccessToken(ctx, {
       user,
       client,
+      clientAuth: opts.clientAuth,
       resource: scopes.resource,
       scopes: scopes.scopes,
     }),

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { EmulatorContext } from '../context';
-import { SeedApp, SeedUser } from '../types';
+import { ClientAuthMethod, SeedApp, SeedUser } from '../types';
 import { deterministicGuid } from '../seed/guid';
 import { signJwt, JwtClaims } from './jwt';
 import { Resource } from './resources';
@@ -114,6 +114,7 @@ export function issueUserAccessToken(
   opts: {
     user: SeedUser;
     client: SeedApp;
+    clientAuth?: ClientAuthMethod;
     resource: Resource;
     scopes: string[];
   },
@@ -127,7 +128,7 @@ export function issueUserAccessToken(
       opts.resource.groupsClaim,
     ),
     azp: opts.client.clientId,
-    azpacr: '1',
+    azpacr: azpacr(opts.clientAuth),
     scp: opts.scopes.join(' '),
     idtyp: 'user',
   });
@@ -136,7 +137,12 @@ export function issueUserAccessToken(
 /** An app-only access token (client credentials), carrying `roles`. */
 export function issueAppAccessToken(
   ctx: EmulatorContext,
-  opts: { client: SeedApp; resource: Resource; roles: string[] },
+  opts: {
+    client: SeedApp;
+    resource: Resource;
+    roles: string[];
+    clientAuth?: ClientAuthMethod;
+  },
 ): string {
   const spId = servicePrincipalId(opts.client.clientId);
   return signJwt(ctx.key, {
@@ -144,8 +150,16 @@ export function issueAppAccessToken(
     oid: spId,
     sub: spId,
     azp: opts.client.clientId,
-    azpacr: '1',
+    azpacr: azpacr(opts.clientAuth),
     roles: opts.roles,
     idtyp: 'app',
   });
+}
+
+/**
+ * Entra's `azpacr`: how the client authenticated, `1` with a secret, `2`
+ * with a certificate or a federated assertion.
+ */
+function azpacr(method: ClientAuthMethod = 'secret'): '1' | '2' {
+  return method === 'secret' ? '1' : '2';
 }

@@ -1,7 +1,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
-import { EmulatorSeed, SeedGroup } from '../types';
+import {
+  EmulatorSeed,
+  LoadedSeed,
+  LoadedSeedApp,
+  SeedApp,
+  SeedGroup,
+} from '../types';
 import { deterministicGuid, isGuid } from './guid';
 import { PACKAGE_ROOT } from '../paths';
 
@@ -13,7 +19,7 @@ export const DEFAULT_SEED_PATH = path.join(PACKAGE_ROOT, 'seed', 'tenant.yaml');
  * resolves member references (UPNs, group names) to object ids, so the rest
  * of the emulator only deals with ids.
  */
-export function loadSeed(seed?: string | EmulatorSeed): EmulatorSeed {
+export function loadSeed(seed?: string | EmulatorSeed): LoadedSeed {
   const raw: EmulatorSeed =
     typeof seed === 'object'
       ? structuredClone(seed)
@@ -21,7 +27,7 @@ export function loadSeed(seed?: string | EmulatorSeed): EmulatorSeed {
   return normalizeSeed(raw);
 }
 
-function normalizeSeed(raw: EmulatorSeed): EmulatorSeed {
+function normalizeSeed(raw: EmulatorSeed): LoadedSeed {
   if (!raw?.tenant?.id || !isGuid(raw.tenant.id)) {
     throw new Error('Seed must define tenant.id as a GUID');
   }
@@ -88,7 +94,41 @@ function normalizeSeed(raw: EmulatorSeed): EmulatorSeed {
     tenant: raw.tenant,
     users,
     groups: resolved,
-    apps: raw.apps ?? [],
+    apps: (raw.apps ?? []).map(normalizeApp),
     ...(otherTenants.length ? { otherTenants } : {}),
+  };
+}
+
+/** Reduces secrets to their values, keeping each one's expiry beside it. */
+function normalizeApp(app: SeedApp): LoadedSeedApp {
+  const details = (app.clientSecrets ?? []).map((s, i) => {
+    if (typeof s === 'string') return { value: s };
+    if (
+      !s ||
+      typeof s.value !== 'string' ||
+      !s.value ||
+      Number.isNaN(Date.parse(s.endDateTime))
+    ) {
+      throw new Error(
+        `Seed app '${app.key}' clientSecrets[${i}] must be a string or { value, endDateTime (ISO 8601), displayName? }`,
+      );
+    }
+    return {
+      value: s.value,
+      endDateTime: new Date(s.endDateTime).toISOString(),
+      ...(s.displayName ? { displayName: s.displayName } : {}),
+    };
+  });
+  for (const [i, f] of (app.federatedIdentityCredentials ?? []).entries()) {
+    if (!f?.issuer || !f?.subject) {
+      throw new Error(
+        `Seed app '${app.key}' federatedIdentityCredentials[${i}] must set issuer and subject`,
+      );
+    }
+  }
+  return {
+    ...app,
+    clientSecrets: details.map(d => d.value),
+    clientSecretDetails: details,
   };
 }

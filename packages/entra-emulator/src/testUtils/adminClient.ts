@@ -5,6 +5,15 @@ import {
   TokenRequest,
 } from '../types';
 
+/** A federated identity credential as the admin route answers it. */
+export interface FederatedCredentialInfo {
+  id: string;
+  name: string;
+  issuer: string;
+  subject: string;
+  audiences: string[];
+}
+
 /** What `PATCH /_emulator/users/{id}` answers. */
 export interface AccountState {
   id: string;
@@ -75,6 +84,73 @@ export class EmulatorAdminClient {
   /** Token endpoint requests, oldest first (never a secret or assertion). */
   async tokenRequests(): Promise<TokenRequest[]> {
     return (await this.call('GET', '/token-requests')).requests;
+  }
+
+  /**
+   * Registers a certificate (PEM, public part only) on an app (appId or seed
+   * key, e.g. `portal`); its key may then sign client assertions.
+   * Answers the SHA-1 thumbprint, hex upper case, as Graph's
+   * `customKeyIdentifier`.
+   */
+  async addAppCertificate(
+    clientId: string,
+    certificatePem: string,
+  ): Promise<{ thumbprint: string }> {
+    return this.call('POST', `/apps/${encodeURIComponent(clientId)}/certificates`, {
+      certificatePem,
+    });
+  }
+
+  /** Removes a certificate: assertions signed with its key are refused at once. */
+  async removeAppCertificate(
+    clientId: string,
+    thumbprint: string,
+  ): Promise<void> {
+    await this.call(
+      'DELETE',
+      `/apps/${encodeURIComponent(clientId)}/certificates/${encodeURIComponent(
+        thumbprint,
+      )}`,
+    );
+  }
+
+  /**
+   * Trusts tokens of `issuer` about `subject` (workload identity
+   * federation); `audiences` default to `api://AzureADTokenExchange`.
+   */
+  async addFederatedCredential(
+    clientId: string,
+    credential: { issuer: string; subject: string; audiences?: string[]; name?: string },
+  ): Promise<FederatedCredentialInfo> {
+    return this.call(
+      'POST',
+      `/apps/${encodeURIComponent(clientId)}/federated-credentials`,
+      credential,
+    );
+  }
+
+  async clearFederatedCredentials(clientId: string): Promise<void> {
+    await this.call(
+      'DELETE',
+      `/apps/${encodeURIComponent(clientId)}/federated-credentials`,
+    );
+  }
+
+  /** Removes every client secret of the app: it then has none at all. */
+  async removeClientSecrets(clientId: string): Promise<void> {
+    await this.call('DELETE', `/apps/${encodeURIComponent(clientId)}/client-secrets`);
+  }
+
+  /** Adds a client secret (generated unless `value` is given; expiry default two years). */
+  async addClientSecret(
+    clientId: string,
+    opts: { value?: string; endDateTime?: string } = {},
+  ): Promise<{ value: string; endDateTime: string }> {
+    return this.call(
+      'POST',
+      `/apps/${encodeURIComponent(clientId)}/client-secrets`,
+      opts,
+    );
   }
 
   private async call(method: string, path: string, body?: unknown) {

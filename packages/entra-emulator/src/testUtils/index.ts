@@ -8,7 +8,7 @@
 export { startTestEmulator, trustCa, recordConnections } from './testEmulator';
 export { signInThroughBrowser, parseLoginForm } from './browser';
 export { EmulatorAdminClient } from './adminClient';
-export type { AccountState } from './adminClient';
+export type { AccountState, FederatedCredentialInfo } from './adminClient';
 export {
   decodeJwt,
   delegatedToken,
