@@ -208,3 +208,41 @@ describe('app-config.production.yaml with development-only settings', () => {
     expect(run.acceptedConnections).toBe(0);
   }, 120_000);
 });
+
+describe('app-config.production.yaml with a plugin that fails at startup', () => {
+  const prefix = `it_pluginfail_${randomBytes(4).toString('hex')}_`;
+  afterAll(() => dropDatabases(prefix), 60_000);
+
+  // What Kubernetes needs to show a crash loop with the reason: the process
+  // exits non-zero once a plugin's init fails, instead of staying up with
+  // readiness 503 (a failed plugin otherwise only marks itself failed).
+  it('exits non-zero naming the plugin and the key', async () => {
+    const run = await runBackendUntilExit({
+      configFiles: ['app-config.yaml', 'app-config.production.yaml'],
+      env: {
+        ...pgEnv,
+        ...fakeTenant,
+        NODE_ENV: 'production',
+        POSTGRES_DB_PREFIX: prefix,
+      },
+      // The org module refuses this in its init, after the server listens.
+      extraConfig: port => ({
+        backend: { listen: { port, host: '127.0.0.1' } },
+        catalog: {
+          providers: {
+            microsoftGraphOrg: {
+              default: {
+                schedule: { initialDelay: { hours: 1 } },
+                deletionGuard: { maxDeletionShare: 5 },
+              },
+            },
+          },
+        },
+      }),
+    });
+    expect(run.exitCode).toBe(1);
+    expect(run.output).toMatch(
+      /Backend failed to start[\s\S]*'catalog' startup failed[\s\S]*maxDeletionShare must be a share between 0 and 1/,
+    );
+  }, 150_000);
+});

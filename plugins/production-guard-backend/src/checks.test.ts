@@ -123,4 +123,20 @@ describe('findDevelopmentOnlySettings', () => {
       expect.stringContaining('permission.enabled'),
     ]);
   });
+
+  it('refuses a Redis cache without a connection, naming REDIS_URL', () => {
+    expect(check({ backend: { cache: { store: 'redis' } } })).toEqual([
+      expect.stringMatching(
+        /^backend\.cache\.store is redis but backend\.cache\.connection is not set\. Set REDIS_URL/,
+      ),
+    ]);
+    expect(
+      check({
+        backend: {
+          cache: { store: 'redis', connection: 'redis://redis:6379' },
+        },
+      }),
+    ).toEqual([]);
+    expect(check({ backend: { cache: { store: 'memory' } } })).toEqual([]);
+  });
 });

@@ -167,6 +167,18 @@ export function inspectProductionSettings(
     );
   }
 
+  // Without a connection the Redis client would quietly dial localhost:6379.
+  const cacheStore = config.getOptionalString('backend.cache.store');
+  if (
+    (cacheStore === 'redis' || cacheStore === 'valkey') &&
+    !config.getOptional('backend.cache.connection')
+  ) {
+    problems.push(
+      `backend.cache.store is ${cacheStore} but backend.cache.connection is not set. ` +
+        'Set REDIS_URL (e.g. redis://redis:6379), or unset BACKEND_CACHE_STORE for the per-pod memory cache.',
+    );
+  }
+
   if (config.getOptionalBoolean('permission.enabled') !== true) {
     problems.push(
       'permission.enabled is not true: every signed-in person could change everything. Set permission.enabled: true.',

@@ -1,0 +1,229 @@
+/*
+ * Check 3: kill -9 the replica that is running the org ingestion, then the
+ * one running a scaffolder task. The survivor keeps serving through haproxy
+ * (requests counted during the kill), the ingestion is run again once the
+ * scheduler's lock has expired and completes on the survivor, the task ends
+ * failed with a clear message (task recovery is off in production), and no
+ * entity is lost.
+ */
+const { sleep, waitFor } = require('../lib/procs.cjs');
+const { isUsersFirstPage, signInAcross } = require('../lib/entra.cjs');
+const {
+  countEntities,
+  loadLoop,
+  catalogRead,
+  getTask,
+  taskEvents,
+  createTask,
+} = require('../lib/portal.cjs');
+
+const summarize = (results, from) => {
+  const after = results.filter(r => r.at >= from);
+  return {
+    sent: results.length,
+    errors: results.filter(r => !r.ok).length,
+    afterKill: after.length,
+    errorsAfterKill: after.filter(r => !r.ok).length,
+  };
+};
+
+async function bothUp(lb) {
+  await waitFor(
+    'haproxy to see both replicas UP',
+    async () => (await lb.serverStates()).every(s => s.status === 'UP'),
+    30_000,
+  );
+}
+
+async function killDuringIngestion(ctx) {
+  const {
+    report,
+    emulator,
+    attribution,
+    replicas,
+    replicaOfPid,
+    lb,
+    staticToken,
+    ingestion,
+  } = ctx;
+  report.section('3a. kill -9 the replica running the org ingestion');
+  const entitiesBefore = await countEntities(lb.url, staticToken);
+  const usersBefore = await countEntities(lb.url, staticToken, 'kind=user');
+  // The next round waits on its first Graph page, long enough to kill its replica mid-run.
+  emulator.setFaults([
+    { route: '/v1.0/users', type: 'latency', ms: 15_000, times: 1 },
+  ]);
+  const seenBefore = attribution.seen.length;
+  const run = await waitFor(
+    'an ingestion round to start',
+    () =>
+      attribution.seen.slice(seenBefore).find(s => isUsersFirstPage(s.path)),
+    (ingestion.period + 10) * 1000,
+    100,
+  );
+  const victim = replicas[replicaOfPid(run.pid)];
+  const survivor = Object.values(replicas).find(r => r !== victim);
+  if (!victim)
+    throw new Error(
+      `the round was read by pid ${run.pid}, which is no replica`,
+    );
+  const load = loadLoop(catalogRead(lb.url, staticToken));
+  await sleep(1000);
+  const killedAt = Date.now();
+  await victim.kill9();
+  emulator.clearFaults();
+  report.info(
+    `round started on ${victim.name}; killed ${victim.name} (pid ${
+      victim.pid
+    }) ${((killedAt - run.at) / 1000).toFixed(1)} s into it`,
+  );
+
+  const appliedBefore = (
+    survivor.output().match(/Entra org ingestion applied/g) ?? []
+  ).length;
+  let retry;
+  try {
+    retry = await waitFor(
+      'the round to run again on the survivor',
+      () =>
+        attribution.seen.find(
+          s =>
+            s.at > killedAt &&
+            isUsersFirstPage(s.path) &&
+            replicaOfPid(s.pid) === survivor.name,
+        ),
+      (ingestion.timeout + ingestion.period + 30) * 1000,
+      200,
+    );
+    await waitFor(
+      'the survivor to apply it',
+      () =>
+        (survivor.output().match(/Entra org ingestion applied/g) ?? []).length >
+        appliedBefore,
+      60_000,
+      200,
+    );
+  } catch {
+    /* reported below */
+  }
+  await sleep(2000);
+  const results = await load.stop();
+  const s = summarize(results, killedAt);
+  report.check(
+    `${survivor.name} keeps serving through haproxy while ${victim.name} is killed`,
+    s.afterKill > 0 && s.errors <= 4,
+    `${s.sent} catalog reads through haproxy, ${s.errors} errors (${s.afterKill} sent after the kill, ${s.errorsAfterKill} of them failed)`,
+  );
+  report.check(
+    `the round is run again on ${survivor.name} after the lock expires (timeout ${ingestion.timeout} s) and completes`,
+    Boolean(retry) &&
+      (survivor.output().match(/Entra org ingestion applied/g) ?? []).length >
+        appliedBefore,
+    retry
+      ? `re-run started ${((retry.at - run.at) / 1000).toFixed(
+          1,
+        )} s after the killed one started, ${(
+          (retry.at - killedAt) /
+          1000
+        ).toFixed(1)} s after the kill`
+      : 'no re-run seen',
+  );
+  const entitiesAfter = await countEntities(lb.url, staticToken);
+  const usersAfter = await countEntities(lb.url, staticToken, 'kind=user');
+  report.check(
+    'no entity lost',
+    entitiesAfter === entitiesBefore && usersAfter === usersBefore,
+    `entities before/after ${entitiesBefore}/${entitiesAfter}, users ${usersBefore}/${usersAfter}`,
+  );
+  const readyMs = await ctx.restart(victim.name);
+  await bothUp(lb);
+  report.info(
+    `${victim.name} started again in ${(readyMs / 1000).toFixed(
+      1,
+    )} s; haproxy sees both UP`,
+  );
+}
+
+async function killDuringTask(ctx) {
+  const { report, replicas, lb, staticToken } = ctx;
+  report.section('3b. kill -9 the replica running a scaffolder task');
+  const entitiesBefore = await countEntities(lb.url, staticToken);
+  const session = await signInAcross(
+    lb.url,
+    lb.url,
+    'ada.admin@contoso.example',
+  );
+  const taskId = await createTask(
+    lb.url,
+    session.token,
+    'template:default/replicas-slow-task',
+    { seconds: 120 },
+  );
+  const marker = new RegExp(
+    `${taskId}[\\s\\S]{0,400}?replica harness slow task started|replica harness slow task started[\\s\\S]{0,400}?${taskId}`,
+  );
+  const victim = await waitFor(
+    'a replica to run the task',
+    () =>
+      Object.values(replicas).find(r => r.running() && marker.test(r.output())),
+    60_000,
+    200,
+  );
+  const survivor = Object.values(replicas).find(r => r !== victim);
+  const load = loadLoop(catalogRead(lb.url, staticToken));
+  await sleep(1500);
+  const killedAt = Date.now();
+  await victim.kill9();
+  report.info(
+    `task ${taskId} ran on ${victim.name}; killed it (pid ${victim.pid})`,
+  );
+  let task;
+  try {
+    task = await waitFor(
+      'the task to end',
+      async () => {
+        const t = await getTask(survivor.url, session.token, taskId);
+        return ['failed', 'completed', 'cancelled'].includes(t.status)
+          ? t
+          : undefined;
+      },
+      90_000,
+      1000,
+    );
+  } catch {
+    task = await getTask(survivor.url, session.token, taskId);
+  }
+  const endedAfter = (Date.now() - killedAt) / 1000;
+  const results = await load.stop();
+  const s = summarize(results, killedAt);
+  const events = await taskEvents(survivor.url, session.token, taskId);
+  const completion = events.find(e => e.type === 'completion');
+  report.check(
+    `${survivor.name} keeps serving through haproxy while ${victim.name} is killed`,
+    s.afterKill > 0 && s.errors <= 4,
+    `${s.sent} catalog reads through haproxy, ${s.errors} errors (${s.afterKill} after the kill)`,
+  );
+  report.check(
+    'the task ends in a clear state: failed, saying its worker was lost',
+    task.status === 'failed' &&
+      /lost connection/.test(completion?.body?.message ?? ''),
+    `status ${task.status} ${endedAfter.toFixed(0)} s after the kill: "${
+      completion?.body?.message ?? 'no completion event'
+    }"`,
+  );
+  const entitiesAfter = await countEntities(lb.url, staticToken);
+  report.check(
+    'no entity lost',
+    entitiesAfter === entitiesBefore,
+    `entities before/after ${entitiesBefore}/${entitiesAfter}`,
+  );
+  const readyMs = await ctx.restart(victim.name);
+  await bothUp(lb);
+  report.info(
+    `${victim.name} started again in ${(readyMs / 1000).toFixed(
+      1,
+    )} s; haproxy sees both UP`,
+  );
+}
+
+module.exports = { killDuringIngestion, killDuringTask };
