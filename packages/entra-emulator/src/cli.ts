@@ -34,6 +34,11 @@ export function describeEmulator(emulator: EntraEmulator): string {
     `                   export NODE_EXTRA_CA_CERTS=${emulator.caCertPath}`,
     `  admin            ${emulator.httpUrl}/_emulator/faults, ${emulator.httpUrl}/_emulator/deploy-calls, PATCH ${emulator.httpUrl}/_emulator/users/{id}`,
     `                   GET|DELETE ${emulator.httpUrl}/_emulator/graph-requests, GET ${emulator.httpUrl}/_emulator/token-requests`,
+    `  app credentials  ${emulator.httpUrl}/_emulator/apps/{appId|portal|deployApi}/…`,
+    `                   POST certificates {certificatePem}, DELETE certificates/{thumbprint}`,
+    `                   POST|DELETE federated-credentials {issuer, subject, audiences?}`,
+    `                   POST|DELETE client-secrets {value?, endDateTime?}`,
+    `                   (token endpoint: client_secret, or client_assertion signed by a registered certificate or issued by a federated issuer)`,
     ...(emulator.seed.otherTenants ?? []).map(
       t =>
         `  other tenant     ${t.tenant.id} ${t.tenant.displayName} (${t.users.length} people; sign in through ${emulator.httpsUrl}/common or /organizations)`,

@@ -8,6 +8,7 @@ import { sendCollection, sendCount, readSelect } from './collection';
 import { DeltaQueries } from './delta';
 import { GraphError, graphErrors, sendGraphError } from './errors';
 import { generatePhoto, PHOTO_SIZES } from './photos';
+import { applicationRoutes, READ_APPLICATIONS } from './applications';
 import {
   GraphObject,
   groupResource,
@@ -92,6 +93,12 @@ function requirePermission(claims: JwtClaims, permissions: string[]) {
   ];
   if (!permissions.some(p => granted.includes(p)))
     throw graphErrors.forbidden();
+}
+
+/** Requires one of `permissions` as an application role (`roles` of an app-only token). */
+function requireAppRole(claims: JwtClaims, permissions: string[]) {
+  const roles = (claims.roles as string[] | undefined) ?? [];
+  if (!permissions.some(p => roles.includes(p))) throw graphErrors.forbidden();
 }
 
 /**
@@ -209,6 +216,11 @@ function dispatch(
         { keepType: false },
       );
     }
+  }
+  if (/^applications(\(|$)/i.test(s[0] ?? '') && get && !countOnly) {
+    // App-only: Graph lets delegated callers read apps too, but nothing here needs it.
+    requireAppRole(claims, READ_APPLICATIONS);
+    return applicationRoutes(ctx, req, s);
   }
   if (s[0] === 'organization' && get) {
     const org = organization(ctx);

@@ -82,7 +82,7 @@ describe('Microsoft clients against the emulator', () => {
       aud: '00000003-0000-0000-c000-000000000000',
       iss: emulator.issuer,
       tid: emulator.tenantId,
-      roles: ['User.Read.All', 'GroupMember.Read.All'],
+      roles: ['User.Read.All', 'GroupMember.Read.All', 'Application.Read.All'],
       idtyp: 'app',
     });
   });
@@ -127,6 +127,7 @@ describe('Microsoft clients against the emulator', () => {
     expect(decode(result!.accessToken).roles).toEqual([
       'User.Read.All',
       'GroupMember.Read.All',
+      'Application.Read.All',
     ]);
     expect(decode(result!.accessToken).tid).toBe(emulator.tenantId);
   });
