@@ -73,8 +73,14 @@ export class CredentialStore {
           newPassword(s.value, startedAt, s.endDateTime, s.displayName),
         );
       }
-      for (const c of app.certificates ?? []) {
-        this.addCertificate(app.clientId, c.certificatePem, c.displayName);
+      for (const [i, c] of (app.certificates ?? []).entries()) {
+        try {
+          this.addCertificate(app.clientId, c?.certificatePem, c?.displayName);
+        } catch (e) {
+          throw new Error(
+            `Seed app '${app.key}' certificates[${i}]: ${(e as Error).message}`,
+          );
+        }
       }
       for (const f of app.federatedIdentityCredentials ?? []) {
         this.addFederated(app.clientId, f);
