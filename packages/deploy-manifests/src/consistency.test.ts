@@ -191,6 +191,30 @@ describe('what the backend reads', () => {
     }
   });
 
+  it('every variable the pods get is read by the configuration in the image, or by a library that reads it', () => {
+    const configs = ['app-config.yaml', 'app-config.production.yaml'].map(readRepoFile).join('\n');
+    const readByLibraries: Record<string, string> = {
+      PGSSLMODE: 'node-postgres',
+    };
+    for (const variant of variants) {
+      const { container } = load(variant);
+      const names = [
+        ...container.env.map((e: any) => e.name),
+        ...templates
+          .filter(t => backstage.extraEnvVarsSecrets.includes(t.metadata.name))
+          .flatMap(t => Object.keys(t.stringData)),
+      ];
+      const unread = names.filter(
+        name =>
+          !name.startsWith('APP_CONFIG_') &&
+          !readByLibraries[name] &&
+          !configs.includes(`\${${name}}`) &&
+          !configs.includes(`\${${name}:-`),
+      );
+      expect({ variant, unread }).toEqual({ variant, unread: [] });
+    }
+  });
+
   it('the PostgreSQL settings app-config.production.yaml reads come from the postgres Secret', () => {
     const production = readRepoFile('app-config.production.yaml');
     const read = [...production.matchAll(/\$\{(POSTGRES_[A-Z_]+)\}/g)].map(m => m[1]);

@@ -149,7 +149,11 @@ export function helmValuesComments(
     ],
     [
       ['backstage', 'extraEnvVars'],
-      'Not secret. APP_BASE_URL is the public URL (app-config.production.yaml).',
+      [
+        'Not secret. APP_BASE_URL: the public URL; BACKEND_CACHE_STORE: the cache in',
+        'Redis at REDIS_URL (app-config.production.yaml); serverShutdownDelay: a',
+        'stopping pod keeps serving (readiness 503) while the Service drops it.',
+      ].join('\n'),
     ],
     [
       ['backstage', 'extraEnvVarsSecrets'],

@@ -31,6 +31,9 @@ export const BACKEND_ARGS = [
   'app-config.production.yaml',
 ];
 
+/** How long a stopping backend keeps serving while its endpoint is removed. */
+export const SERVER_SHUTDOWN_DELAY = '10s';
+
 /** Where the certificate Secret's directory is mounted (variant certificate). */
 export const CERTIFICATE_DIR = '/var/run/secrets/entra';
 
@@ -82,6 +85,15 @@ export function environment(
 ): IEnvVar[] {
   const env: IEnvVar[] = [
     { name: 'APP_BASE_URL', value: settings.publicUrl },
+    // The cache the replicas share, at REDIS_URL (app-config.production.yaml).
+    { name: 'BACKEND_CACHE_STORE', value: 'redis' },
+    // On SIGTERM readiness turns 503 at once, but without a delay the server
+    // also stops listening at once, before the Service has dropped the pod:
+    // requests in those seconds were refused. It keeps serving for 10 s.
+    {
+      name: 'APP_CONFIG_backend_lifecycle_serverShutdownDelay',
+      value: SERVER_SHUTDOWN_DELAY,
+    },
     // Also set when the webhook would inject them: it leaves variables a
     // container already has alone, and the certificate variant needs them.
     { name: 'AZURE_TENANT_ID', value: settings.entra.tenantId },
