@@ -83,4 +83,35 @@ describe('readEntraProviderConfig', () => {
       read({ authority: `http://localhost:8400/${TENANT}` }),
     ).toThrow(/must be an https URL/);
   });
+
+  it('takes the app credential from exactly one credential key, naming them when wrong', () => {
+    expect(read({}).credential.kind).toBe('secret');
+    expect(() => read({ clientSecret: undefined })).toThrow(
+      "The portal's Entra app has no credential: set one of auth.providers.microsoft.<environment>.clientSecret, auth.providers.microsoft.<environment>.clientSecretFile, auth.providers.microsoft.<environment>.clientCertificatePath, auth.providers.microsoft.<environment>.federatedTokenFile",
+    );
+    expect(() =>
+      read({ clientCertificatePath: '/var/run/secrets/portal/tls.pem' }),
+    ).toThrow(
+      'auth.providers.microsoft.<environment>.clientSecret and auth.providers.microsoft.<environment>.clientCertificatePath are set; keep exactly one of them.',
+    );
+    expect(() =>
+      read({
+        clientSecret: undefined,
+        clientCertificatePath: '/nonexistent/tls.pem',
+      }),
+    ).toThrow(
+      'auth.providers.microsoft.<environment>.clientCertificatePath names /nonexistent/tls.pem, which cannot be read (no such file)',
+    );
+  });
+
+  it('names the key of the block it reads when told (the deploy module reuses it)', () => {
+    expect(() =>
+      readEntraProviderConfig(
+        new ConfigReader({ clientId: 'client', tenantId: TENANT }),
+        { key: 'auth.providers.microsoft.production' },
+      ),
+    ).toThrow(
+      /set one of auth\.providers\.microsoft\.production\.clientSecret,/,
+    );
+  });
 });

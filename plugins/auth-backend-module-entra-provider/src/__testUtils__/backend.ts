@@ -88,10 +88,13 @@ export async function startAuthBackend(
     provider?: object;
     /** Replaces the in-memory catalog of the seeded org. */
     catalog?: ServiceFactory;
+    /** Replaces the in-memory SQLite database, e.g. with a shared PostgreSQL one. */
+    database?: ServiceFactory;
   } = {},
 ) {
   const backend = await startTestBackend({
     features: [
+      ...(options.database ? [options.database] : []),
       authPlugin,
       authModuleEntraProvider,
       options.catalog ??
