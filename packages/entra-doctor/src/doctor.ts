@@ -1,6 +1,12 @@
 import { ConfidentialClientApplication } from '@azure/msal-node';
+import { ConfigReader } from '@backstage/config';
 import { decodeJwt } from 'jose';
 import { ENTRA_CLOUDS, isMicrosoftLoginUrl } from '@internal/entra-cloud';
+import {
+  EntraAppCredential,
+  readEntraAppCredential,
+} from '@internal/entra-credentials';
+import { credentialCheck, credentialExpiryCheck } from './credentialChecks';
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -8,7 +14,13 @@ const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export interface DoctorInput {
   tenantId?: string;
   clientId?: string;
+  /** The app's credential: exactly one of these four (AZURE_* variables). */
   clientSecret?: string;
+  clientSecretFile?: string;
+  clientCertificatePath?: string;
+  federatedTokenFile?: string;
+  /** The audience the federated token must carry (default api://AzureADTokenExchange). */
+  federatedTokenAudience?: string;
   /** Sign-in host, e.g. https://login.microsoftonline.com (default) or the emulator's. */
   authorityHost?: string;
   /** Graph base URL, e.g. https://graph.microsoft.com/v1.0 */
@@ -21,7 +33,45 @@ export interface DoctorInput {
 export interface DoctorCheck {
   name: string;
   ok: boolean;
+  /** Passed, but needs attention soon (e.g. a credential expiring in days). */
+  warning?: boolean;
   detail: string;
+}
+
+/** The variable each credential key is read from, as errors name them. */
+const CREDENTIAL_VARIABLES: Record<string, string> = {
+  clientSecret: 'AZURE_CLIENT_SECRET',
+  clientSecretFile: 'AZURE_CLIENT_SECRET_FILE',
+  clientCertificatePath: 'AZURE_CLIENT_CERTIFICATE_PATH',
+  federatedTokenFile: 'AZURE_FEDERATED_TOKEN_FILE',
+};
+
+function readCredential(input: DoctorInput): EntraAppCredential | string {
+  try {
+    return readEntraAppCredential(
+      new ConfigReader({
+        ...(input.clientSecret && { clientSecret: input.clientSecret }),
+        ...(input.clientSecretFile && {
+          clientSecretFile: input.clientSecretFile,
+        }),
+        ...(input.clientCertificatePath && {
+          clientCertificatePath: input.clientCertificatePath,
+        }),
+        ...(input.federatedTokenFile && {
+          federatedTokenFile: input.federatedTokenFile,
+        }),
+        ...(input.federatedTokenAudience && {
+          federatedTokenAudience: input.federatedTokenAudience,
+        }),
+      }),
+      {
+        clientId: input.clientId ?? '',
+        keyName: key => CREDENTIAL_VARIABLES[key] ?? key,
+      },
+    );
+  } catch (error) {
+    return (error as Error).message;
+  }
 }
 
 /** Graph application roles org ingestion needs, with accepted broader ones. */
@@ -45,14 +95,19 @@ export async function runDoctor(input: DoctorInput): Promise<DoctorCheck[]> {
     checks.push({ name, ok, detail });
     return ok;
   };
+  const add2 = (check: DoctorCheck) => {
+    checks.push(check);
+    return check.ok;
+  };
 
+  const credential = readCredential(input);
   const settingsOk = add(
     'settings',
     !!input.tenantId &&
       GUID.test(input.tenantId) &&
       !!input.clientId &&
       GUID.test(input.clientId) &&
-      !!input.clientSecret,
+      typeof credential !== 'string',
     [
       !input.tenantId || !GUID.test(input.tenantId)
         ? `AZURE_TENANT_ID must be the directory (tenant) id, a GUID (got '${
@@ -64,12 +119,18 @@ export async function runDoctor(input: DoctorInput): Promise<DoctorCheck[]> {
             input.clientId ?? ''
           }')`
         : '',
-      !input.clientSecret ? 'AZURE_CLIENT_SECRET is not set' : '',
+      typeof credential === 'string' ? credential : '',
     ]
       .filter(Boolean)
-      .join('; ') || 'tenant id, client id and secret are set',
+      .join('; ') ||
+      `tenant id, client id and a ${
+        (credential as EntraAppCredential).kind
+      } credential are set`,
   );
   if (!settingsOk) return checks;
+  const app = credential as EntraAppCredential;
+  const credentialOk = add2(credentialCheck(app));
+  if (!credentialOk) return checks;
 
   const host = (input.authorityHost ?? ENTRA_CLOUDS.public.loginHost).replace(
     /\/+$/,
@@ -103,10 +164,10 @@ export async function runDoctor(input: DoctorInput): Promise<DoctorCheck[]> {
     return checks;
   }
 
-  const app = new ConfidentialClientApplication({
+  const msal = new ConfidentialClientApplication({
     auth: {
       clientId: input.clientId!,
-      clientSecret: input.clientSecret,
+      ...app.msalAuth(),
       authority,
       // A host MSAL does not know (the emulator) is trusted as given,
       // instead of being validated against Microsoft's public discovery.
@@ -118,26 +179,22 @@ export async function runDoctor(input: DoctorInput): Promise<DoctorCheck[]> {
   let accessToken: string | undefined;
   try {
     const graphOrigin = new URL(graphUrl).origin;
-    const result = await app.acquireTokenByClientCredential({
+    const result = await msal.acquireTokenByClientCredential({
       scopes: [`${graphOrigin}/.default`],
     });
     accessToken = result?.accessToken;
     add(
       'client credentials',
       !!accessToken,
-      'the client id and secret get an app-only Graph token',
+      `the client id and ${app.kind} credential get an app-only Graph token`,
     );
   } catch (error) {
     const message = (error as Error).message;
-    let hint = 'see the message';
-    if (/AADSTS7000215|invalid_client/.test(message)) {
-      hint =
-        'the client secret is wrong or expired: create a new one (Certificates & secrets) and set AZURE_CLIENT_SECRET to its value';
-    } else if (/AADSTS700016/.test(message)) {
-      hint =
-        'no app with this client id in the tenant: check AZURE_CLIENT_ID and AZURE_TENANT_ID';
-    }
-    add('client credentials', false, `${hint} (${message.split('\n')[0]})`);
+    add(
+      'client credentials',
+      false,
+      `${refusalHint(message, app)} (${message.split('\n')[0]})`,
+    );
   }
 
   if (accessToken) {
@@ -156,6 +213,10 @@ export async function runDoctor(input: DoctorInput): Promise<DoctorCheck[]> {
     );
   } else {
     add('graph permissions', false, 'skipped: no app-only token');
+  }
+
+  if (accessToken) {
+    add2(await credentialExpiryCheck(app, graphUrl, accessToken));
   }
 
   if (metadata.authorization_endpoint) {
@@ -199,4 +260,27 @@ export async function runDoctor(input: DoctorInput): Promise<DoctorCheck[]> {
     );
   }
   return checks;
+}
+
+/** What to change when Entra refuses the app's credential, by AADSTS code. */
+function refusalHint(message: string, app: EntraAppCredential): string {
+  const d = app.describe();
+  if (/AADSTS700016/.test(message)) {
+    return 'no app with this client id in the tenant: check AZURE_CLIENT_ID and AZURE_TENANT_ID';
+  }
+  if (/AADSTS700027/.test(message)) {
+    return `Entra does not accept the certificate ${d.thumbprint}: upload its public part to the app (Certificates & secrets → Certificates, or az ad app credential reset --append --cert @cert.pem)`;
+  }
+  if (/AADSTS70021\b|AADSTS700211|AADSTS700212|AADSTS700213/.test(message)) {
+    return `no federated identity credential of the app matches the token (issuer ${d.tokenIssuer}, subject ${d.tokenSubject}): add one with az ad app federated-credential create`;
+  }
+  if (/AADSTS700024/.test(message)) {
+    return 'Entra says the assertion expired: check the clock, or that the token file is refreshed';
+  }
+  if (/AADSTS7000215|AADSTS7000222|invalid_client/.test(message)) {
+    return app.kind === 'secret'
+      ? 'the client secret is wrong or expired: create a new one (Certificates & secrets) and set AZURE_CLIENT_SECRET to its value'
+      : `Entra refused the ${app.kind} credential`;
+  }
+  return 'see the message';
 }
