@@ -4,6 +4,9 @@
  * endpoint: client_credentials requests per second and latency with a client
  * secret, a certificate-signed assertion (private_key_jwt, a fresh one per
  * request) and a federated token (workload identity, issuer keys cached).
+ * Client and emulator share one process, so the certificate row includes the
+ * client's RSA signing; kinds run one after the other on a shared machine,
+ * so compare rows of one run only.
  *
  *   node bench/emulator-client-auth.cjs [--seconds 5] [--concurrency 4]
  *
