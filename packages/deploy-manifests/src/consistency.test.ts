@@ -26,9 +26,16 @@ function dockerfileRuntime() {
   const dockerfile = readRepoFile('Dockerfile');
   const runtime = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
   const cmd = JSON.parse(/^CMD (\[.*\])$/m.exec(runtime)![1]) as string[];
-  const copied = [...runtime.matchAll(/^COPY (?!--)(.+) \.\/$/gm)].flatMap(m =>
-    m[1].split(/\s+/),
-  );
+  // COPY [--chown=... --link ...] <sources...> <./ or /app/>, not --from
+  // another stage: files taken from the build context into /app.
+  const copied = [...runtime.matchAll(/^COPY\s+(.+)$/gm)].flatMap(m => {
+    const words = m[1].trim().split(/\s+/);
+    if (words.some(w => w.startsWith('--from='))) return [];
+    const [destination, ...sources] = words
+      .filter(w => !w.startsWith('--'))
+      .reverse();
+    return ['./', '/app/', '/app'].includes(destination) ? sources : [];
+  });
   return { cmd, copied };
 }
 
