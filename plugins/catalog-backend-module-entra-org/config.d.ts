@@ -11,6 +11,28 @@ export interface Config {
       microsoftGraphOrg?: {
         [id: string]: {
           /**
+           * The portal app's credential is exactly one of upstream's
+           * `clientSecret` or these three (docs/entra-setup.md, "Credentials
+           * without a secret"); files are re-read when they change.
+           *
+           * Path of a file holding the client secret (a mounted Secret).
+           */
+          clientSecretFile?: string;
+          /**
+           * Path of a PEM file with the private key (RSA, unencrypted) and
+           * the certificate registered on the app.
+           */
+          clientCertificatePath?: string;
+          /** Send the certificate chain (`x5c`) with each assertion. Default false. */
+          clientCertificateSendX5c?: boolean;
+          /**
+           * Path of a federated workload identity token (e.g. AKS's
+           * projected service-account token, `AZURE_FEDERATED_TOKEN_FILE`).
+           */
+          federatedTokenFile?: string;
+          /** Audience the federated token must carry. Default `api://AzureADTokenExchange`. */
+          federatedTokenAudience?: string;
+          /**
            * Whether B2B guests (`userType: Guest`) become catalog users, and
            * so can sign in. Default `exclude`.
            */
