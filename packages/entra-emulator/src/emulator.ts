@@ -68,6 +68,7 @@ export interface EntraEmulator {
   apps: {
     portal: {
       clientId: string;
+      /** The seed's first secret; still this value after `removeClientSecrets`, though refused then. */
       clientSecret: string;
       redirectUris: string[];
       apiScope: string;
