@@ -1,9 +1,16 @@
 import { mockServices } from '@backstage/backend-test-utils';
 import { ConfigReader } from '@backstage/config';
-import type { EntraEmulator } from '@internal/entra-emulator';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import {
+  createSelfSignedCertificate,
+  EntraEmulator,
+} from '@internal/entra-emulator';
 import {
   decodeJwt,
   delegatedToken,
+  EmulatorAdminClient,
   recordConnections,
   startTestEmulator,
 } from '@internal/entra-emulator/testUtils';
@@ -121,6 +128,96 @@ describe('OnBehalfOfClient against the emulator', () => {
         )
         .map(r => r.tenant),
     ).toEqual([emulator.tenantId]);
+  });
+
+  describe('with a certificate credential', () => {
+    const OBO = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
+    let dir: string;
+    let admin: EmulatorAdminClient;
+    beforeAll(() => {
+      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'obo-certificate-'));
+      admin = new EmulatorAdminClient(emulator);
+    });
+    afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+    const withCertificate = (certificatePath: string) =>
+      readEntraDeployConfig(
+        new ConfigReader({
+          auth: {
+            environment: 'development',
+            providers: {
+              microsoft: {
+                development: {
+                  clientId: emulator.apps.portal.clientId,
+                  clientCertificatePath: certificatePath,
+                  tenantId: emulator.tenantId,
+                  authority: emulator.authority,
+                },
+              },
+            },
+          },
+        }),
+      ).entra;
+    const oboAuth = (since: number) =>
+      emulator
+        .tokenRequests()
+        .slice(since)
+        .filter(r => r.grantType === OBO)
+        .map(r => r.clientAuth);
+
+    it('exchanges with a signed assertion, and with the new key after the file is replaced', async () => {
+      const file = path.join(dir, 'portal.pem');
+      const first = createSelfSignedCertificate();
+      const { thumbprint } = await admin.addAppCertificate(
+        'portal',
+        first.certificatePem,
+      );
+      fs.writeFileSync(file, first.pem);
+      const client = new OnBehalfOfClient(
+        withCertificate(file),
+        mockServices.logger.mock(),
+      );
+      const before = emulator.tokenRequests().length;
+      const one = await client.exchange(
+        await delegatedToken(emulator, CARLA),
+        emulator.apps.deployApi.scope,
+      );
+      expect(decodeJwt(one.accessToken)).toMatchObject({ oid: CARLA });
+
+      // Rotated: the new certificate registered and mounted, the old removed.
+      const next = createSelfSignedCertificate();
+      await admin.addAppCertificate('portal', next.certificatePem);
+      fs.writeFileSync(`${file}.new`, next.pem);
+      fs.renameSync(`${file}.new`, file);
+      await admin.removeAppCertificate('portal', thumbprint);
+      const two = await client.exchange(
+        await delegatedToken(emulator, CARLA),
+        emulator.apps.deployApi.scope,
+      );
+      expect(two.fromCache).toBe(false);
+      expect(oboAuth(before)).toEqual(['certificate', 'certificate']);
+    });
+
+    it('names the certificate when Entra does not know it, without key material', async () => {
+      const stranger = createSelfSignedCertificate();
+      const file = path.join(dir, 'stranger.pem');
+      fs.writeFileSync(file, stranger.pem);
+      const client = new OnBehalfOfClient(
+        withCertificate(file),
+        mockServices.logger.mock(),
+      );
+      const error = await client
+        .exchange(
+          await delegatedToken(emulator, CARLA),
+          emulator.apps.deployApi.scope,
+        )
+        .catch(e => e);
+      expect(error.name).toBe('ServiceUnavailableError');
+      expect(error.message).toContain(
+        `Entra refused the portal's client credentials for the on-behalf-of exchange (invalid_client, AADSTS700027); check the portal's client id and its certificate from auth.providers.microsoft.development.clientCertificatePath, file ${file}, thumbprint ${stranger.thumbprintSha1Hex}`,
+      );
+      expect(error.message).not.toContain('PRIVATE KEY');
+    });
   });
 
   // Declared last, so every request of the suite was made.

@@ -14,6 +14,7 @@ import { auditorServiceFactory } from '@backstage/backend-defaults/auditor';
 import { authServiceFactory } from '@backstage/backend-defaults/auth';
 import { httpAuthServiceFactory } from '@backstage/backend-defaults/httpAuth';
 import { permissionsServiceFactory } from '@backstage/backend-defaults/permissions';
+import { schedulerServiceFactory } from '@backstage/backend-defaults/scheduler';
 import { userInfoServiceFactory } from '@backstage/backend-defaults/userInfo';
 import {
   coreServices,
@@ -36,6 +37,7 @@ import {
   signIn as signInAsBrowser,
 } from '@internal/portal-test-utils';
 import entraAuthModule from '@internal/plugin-auth-backend-module-entra-provider';
+import catalogModuleEntraOrg from '@internal/plugin-catalog-backend-module-entra-org';
 import permissionModuleOwnershipPolicy from '@internal/plugin-permission-backend-module-ownership-policy';
 import { parseAllDocuments } from 'yaml';
 import { scaffolderModuleEntraDeploy } from '../module';
@@ -250,12 +252,23 @@ export async function startRecordingTarget(emulator: EntraEmulator) {
   };
 }
 
-/** Starts the portal backend with the deploy module, its targets pointed at `deployUrl`. */
+/**
+ * Starts the portal backend with the deploy module, its targets pointed at
+ * `deployUrl`. `provider` changes the portal app's sign-in config (e.g. a
+ * certificate instead of the secret); `orgIngestion` reads users and groups
+ * from the emulator's Graph with the entra-org module, with those
+ * `microsoftGraphOrg.default` keys, instead of the fixed ones.
+ */
 export async function startDeployBackend(options: {
   emulator: EntraEmulator;
   deployUrl: string;
+  provider?: object;
+  orgIngestion?: object;
 }) {
-  const { emulator, deployUrl } = options;
+  const { emulator, deployUrl, provider = {}, orgIngestion } = options;
+  const fixedEntities = orgIngestion
+    ? DEPLOY_TEST_ENTITIES.filter(e => e.kind !== 'User' && e.kind !== 'Group')
+    : DEPLOY_TEST_ENTITIES;
   const logLines: string[] = [];
   let scaffolderDatabase: DatabaseService | undefined;
   const backend = await startTestBackend({
@@ -293,9 +306,26 @@ export async function startDeployBackend(options: {
               ],
             },
           },
-          auth: emulatorAuthConfig(emulator, { loadPhoto: false }),
+          auth: emulatorAuthConfig(emulator, { loadPhoto: false, ...provider }),
           catalog: {
             rules: [{ allow: ['Component', 'Template', 'User', 'Group'] }],
+            ...(orgIngestion && {
+              providers: {
+                microsoftGraphOrg: {
+                  default: {
+                    target: emulator.graphBaseUrl,
+                    authority: emulator.httpsUrl,
+                    tenantId: emulator.tenantId,
+                    clientId: emulator.apps.portal.clientId,
+                    schedule: {
+                      frequency: { hours: 24 },
+                      timeout: { minutes: 5 },
+                    },
+                    ...orgIngestion,
+                  },
+                },
+              },
+            }),
           },
           permission: { enabled: true, ownershipPolicy: OWNERSHIP_POLICY },
           scaffolder: {
@@ -320,8 +350,9 @@ export async function startDeployBackend(options: {
       fixedEntityProvider({
         name: 'deploy-test-entities',
         locationKey: 'deploy-test',
-        entities: DEPLOY_TEST_ENTITIES,
+        entities: fixedEntities,
       }),
+      ...(orgIngestion ? [schedulerServiceFactory, catalogModuleEntraOrg] : []),
       permissionPlugin,
       permissionModuleOwnershipPolicy,
       scaffolderPlugin,
