@@ -45,7 +45,9 @@ describe('entra-emulator command', () => {
     );
     expect(out).toContain('Maya Mora');
     expect(out).toMatch(/_emulator\/graph-requests/);
-    expect(out).toMatch(/app credentials\s+http:\/\/localhost:\d+\/_emulator\/apps\//);
+    expect(out).toMatch(
+      /app credentials\s+http:\/\/localhost:\d+\/_emulator\/apps\//,
+    );
     expect(out).toContain('POST certificates {certificatePem}');
     expect(out).toMatch(
       /other tenant\s+0b583716-e27a-46fe-bfd6-34162f9d604e Fabrikam/,

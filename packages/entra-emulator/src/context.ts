@@ -5,12 +5,7 @@ import { GrantStore } from './oidc/grantStore';
 import { FaultSwitch } from './faults/faultSwitch';
 import { CredentialStore } from './credentials/appCredentials';
 import { ExternalIssuerKeys } from './oidc/externalIssuerKeys';
-import {
-  DeployCall,
-  GraphRequest,
-  PipelineRun,
-  TokenRequest,
-} from './types';
+import { DeployCall, GraphRequest, PipelineRun, TokenRequest } from './types';
 
 /** URLs of a running emulator; filled in once the listeners have ports. */
 export interface EmulatorUrls {

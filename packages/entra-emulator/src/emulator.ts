@@ -115,13 +115,21 @@ export interface EntraEmulator {
    * answers its SHA-1 thumbprint, hex upper case. Same as
    * `POST /_emulator/apps/:clientId/certificates`.
    */
-  addAppCertificate(clientId: string, certificatePem: string): { thumbprint: string };
+  addAppCertificate(
+    clientId: string,
+    certificatePem: string,
+  ): { thumbprint: string };
   /** Removes a certificate by SHA-1 thumbprint; its key is refused at once. */
   removeAppCertificate(clientId: string, thumbprint: string): void;
   /** Trusts an external issuer's tokens about `subject` (default audience `api://AzureADTokenExchange`). */
   addFederatedCredential(
     clientId: string,
-    credential: { issuer: string; subject: string; audiences?: string[]; name?: string },
+    credential: {
+      issuer: string;
+      subject: string;
+      audiences?: string[];
+      name?: string;
+    },
   ): void;
   clearFederatedCredentials(clientId: string): void;
   /** Removes every client secret of the app. */
@@ -282,7 +290,8 @@ export async function createEntraEmulator(
     },
     signToken: claims => signJwt(ctx.key, claims),
     addAppCertificate: (clientId, pem) => ({
-      thumbprint: ctx.credentials.addCertificate(clientId, pem).thumbprintSha1Hex,
+      thumbprint: ctx.credentials.addCertificate(clientId, pem)
+        .thumbprintSha1Hex,
     }),
     removeAppCertificate: (clientId, thumbprint) =>
       ctx.credentials.removeCertificate(clientId, thumbprint),

@@ -196,7 +196,10 @@ export class CredentialStore {
     opts: { value?: string; endDateTime?: string; displayName?: string } = {},
   ): PasswordCredential {
     const creds = this.require(idOrKey);
-    if (opts.value !== undefined && (typeof opts.value !== 'string' || !opts.value)) {
+    if (
+      opts.value !== undefined &&
+      (typeof opts.value !== 'string' || !opts.value)
+    ) {
       throw new CredentialChangeError('value must be a non-empty string.');
     }
     if (

@@ -43,8 +43,12 @@ export function createSelfSignedCertificate(
   cert.publicKey = forge.pki.publicKeyFromPem(publicKey);
   cert.serialNumber = `01${randomBytes(15).toString('hex')}`;
   // X.509 stores whole seconds; keep the Date we return equal to what is stored.
-  cert.validity.notBefore = new Date(Math.floor(notBefore.getTime() / 1000) * 1000);
-  cert.validity.notAfter = new Date(Math.floor(notAfter.getTime() / 1000) * 1000);
+  cert.validity.notBefore = new Date(
+    Math.floor(notBefore.getTime() / 1000) * 1000,
+  );
+  cert.validity.notAfter = new Date(
+    Math.floor(notAfter.getTime() / 1000) * 1000,
+  );
   const subject = [
     { name: 'commonName', value: opts.commonName ?? 'entra-emulator-client' },
   ];
@@ -105,7 +109,9 @@ export function parseCertificate(pem: string): ParsedCertificate {
   try {
     x509 = new X509Certificate(match[0]);
   } catch {
-    throw new CertificateError('certificatePem is not a valid X.509 certificate.');
+    throw new CertificateError(
+      'certificatePem is not a valid X.509 certificate.',
+    );
   }
   if (x509.publicKey.asymmetricKeyType !== 'rsa') {
     throw new CertificateError(

@@ -160,7 +160,9 @@ describe('Graph applications', () => {
     );
     expect(missing.status).toBe(404);
     expect(missing.body.error.code).toBe('Request_ResourceNotFound');
-    const unauthenticated = await fetch(`${emulator.graphBaseUrl}/applications`);
+    const unauthenticated = await fetch(
+      `${emulator.graphBaseUrl}/applications`,
+    );
     expect(unauthenticated.status).toBe(401);
   });
 });

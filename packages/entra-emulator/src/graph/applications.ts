@@ -69,7 +69,9 @@ export function applicationRoutes(
   }
   const byAppId = /^applications\(appId='([^']*)'\)$/i.exec(first);
   if (byAppId) {
-    creds = all.find(c => c.app.clientId.toLowerCase() === byAppId[1].toLowerCase());
+    creds = all.find(
+      c => c.app.clientId.toLowerCase() === byAppId[1].toLowerCase(),
+    );
     if (!creds) throw graphErrors.notFound(byAppId[1]);
   } else if (first === 'applications' && rest.length > 0) {
     const id = rest.shift()!;

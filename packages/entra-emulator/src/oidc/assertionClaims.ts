@@ -15,7 +15,8 @@ export function decodeAssertion(token: string): DecodedAssertion {
   try {
     const header = JSON.parse(Buffer.from(parts[0], 'base64url').toString());
     const claims = JSON.parse(Buffer.from(parts[1], 'base64url').toString());
-    if (!isObject(header) || !isObject(claims)) throw new Error('not JSON objects');
+    if (!isObject(header) || !isObject(claims))
+      throw new Error('not JSON objects');
     return { header, claims };
   } catch {
     throw aadsts.malformedAssertion();
@@ -53,6 +54,7 @@ export function checkAssertionTime(
 export function audiencesOf(claims: Record<string, unknown>): string[] {
   const aud = claims.aud;
   if (typeof aud === 'string') return [aud];
-  if (Array.isArray(aud)) return aud.filter((a): a is string => typeof a === 'string');
+  if (Array.isArray(aud))
+    return aud.filter((a): a is string => typeof a === 'string');
   return [];
 }

@@ -30,7 +30,8 @@ export async function verifyCertificateAssertion(
   const { header, claims } = decoded;
   const clientId = creds.app.clientId;
   const alg = String(header.alg ?? '');
-  if (!ALGORITHMS.includes(alg)) throw aadsts.unsupportedAssertionAlgorithm(alg);
+  if (!ALGORITHMS.includes(alg))
+    throw aadsts.unsupportedAssertionAlgorithm(alg);
   if (claims.iss !== clientId || claims.sub !== clientId) {
     throw aadsts.assertionClientMismatch();
   }

@@ -1,11 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import {
-  createPrivateKey,
-  generateKeyPairSync,
-  randomUUID,
-} from 'node:crypto';
+import { createPrivateKey, generateKeyPairSync, randomUUID } from 'node:crypto';
 import {
   ClientAssertionCredential,
   ClientCertificateCredential,
@@ -366,9 +362,7 @@ describe('client assertions at the token endpoint', () => {
       const header = Buffer.from(
         JSON.stringify({
           alg: 'none',
-          x5t: Buffer.from(cert.thumbprintSha1Hex, 'hex').toString(
-            'base64url',
-          ),
+          x5t: Buffer.from(cert.thumbprintSha1Hex, 'hex').toString('base64url'),
         }),
       ).toString('base64url');
       const genuine = await handMadeAssertion(cert);
@@ -413,7 +407,8 @@ describe('client assertions at the token endpoint', () => {
         error_codes: [9002313],
       });
       const wrongType = await clientCredentialsWith(assertion, {
-        client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:saml2-bearer',
+        client_assertion_type:
+          'urn:ietf:params:oauth:client-assertion-type:saml2-bearer',
       });
       expect(wrongType.body.error_codes).toEqual([9002313]);
     });
@@ -476,7 +471,9 @@ describe('client assertions at the token endpoint', () => {
       });
       const jwks = await (await fetch(doc.jwks_uri)).json();
       expect(jwks.keys[0]).toMatchObject({ kty: 'RSA', alg: 'RS256' });
-      const claims = decodeJwt(await k8s.mintToken({ subject: SERVICE_ACCOUNT }));
+      const claims = decodeJwt(
+        await k8s.mintToken({ subject: SERVICE_ACCOUNT }),
+      );
       expect(claims).toMatchObject({
         iss: k8s.issuer,
         sub: SERVICE_ACCOUNT,
@@ -532,7 +529,9 @@ describe('client assertions at the token endpoint', () => {
     it('refuses a token about another service account (AADSTS700213)', async () => {
       const message = await failure(
         workloadCredential(
-          await k8s.mintToken({ subject: 'system:serviceaccount:portal:intruder' }),
+          await k8s.mintToken({
+            subject: 'system:serviceaccount:portal:intruder',
+          }),
         ).getToken(GRAPH_DEFAULT),
       );
       expect(message).toContain('AADSTS700213');
@@ -661,10 +660,13 @@ describe('client assertions at the token endpoint', () => {
     });
 
     it('refuses an expired secret with AADSTS7000222 and generates one when no value is given', async () => {
-      const expired = await admin.addClientSecret(emulator.apps.deployApi.clientId, {
-        value: 'expired-secret',
-        endDateTime: new Date(Date.now() - 1000).toISOString(),
-      });
+      const expired = await admin.addClientSecret(
+        emulator.apps.deployApi.clientId,
+        {
+          value: 'expired-secret',
+          endDateTime: new Date(Date.now() - 1000).toISOString(),
+        },
+      );
       expect(expired.value).toBe('expired-secret');
       const { body } = await postToken(emulator, {
         grant_type: 'client_credentials',
@@ -683,12 +685,12 @@ describe('client assertions at the token endpoint', () => {
 
     it('refuses bad admin input with 400 and unknown apps with 404, never echoing a private key', async () => {
       const cert = createSelfSignedCertificate();
-      await expect(
-        admin.addAppCertificate('portal', cert.pem),
-      ).rejects.toThrow(/answered 400: Send the certificate only/);
-      await expect(
-        admin.addAppCertificate('portal', 'hello'),
-      ).rejects.toThrow(/answered 400/);
+      await expect(admin.addAppCertificate('portal', cert.pem)).rejects.toThrow(
+        /answered 400: Send the certificate only/,
+      );
+      await expect(admin.addAppCertificate('portal', 'hello')).rejects.toThrow(
+        /answered 400/,
+      );
       await expect(
         admin.addAppCertificate('no-such-app', cert.certificatePem),
       ).rejects.toThrow(/answered 404/);

@@ -69,7 +69,9 @@ function assertionKind(
  * The client authentication a request carries, for the request log; never
  * throws, so a refused request is recorded too.
  */
-export function presentedClientAuth(req: Request): ClientAuthMethod | undefined {
+export function presentedClientAuth(
+  req: Request,
+): ClientAuthMethod | undefined {
   const p = presented(req);
   if (p.assertion) {
     try {

@@ -47,9 +47,11 @@ function keysHint(clientId: string) {
 function keyPeriod(start: Date, end: Date) {
   const f = (d: Date) => {
     const p = (n: number) => String(n).padStart(2, '0');
-    return `${p(d.getUTCMonth() + 1)}/${p(d.getUTCDate())}/${d.getUTCFullYear()} ${p(
-      d.getUTCHours(),
-    )}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())}`;
+    return `${p(d.getUTCMonth() + 1)}/${p(
+      d.getUTCDate(),
+    )}/${d.getUTCFullYear()} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(
+      d.getUTCSeconds(),
+    )}`;
   };
   return `Start=${f(start)}, End=${f(end)}`;
 }
@@ -124,7 +126,9 @@ export const aadsts = {
       'invalid_client',
       700027,
       `The certificate with identifier used to sign the client assertion is not registered on application. [Reason - The key was not found., ${
-        thumbprintHex ? `Thumbprint of key used by client: '${thumbprintHex}', ` : ''
+        thumbprintHex
+          ? `Thumbprint of key used by client: '${thumbprintHex}', `
+          : ''
       }${keysHint(clientId)}]`,
     ),
   assertionBadSignature: (

@@ -1,9 +1,4 @@
-import {
-  DeployCall,
-  FaultRule,
-  GraphRequest,
-  TokenRequest,
-} from '../types';
+import { DeployCall, FaultRule, GraphRequest, TokenRequest } from '../types';
 
 /** A federated identity credential as the admin route answers it. */
 export interface FederatedCredentialInfo {
@@ -96,9 +91,13 @@ export class EmulatorAdminClient {
     clientId: string,
     certificatePem: string,
   ): Promise<{ thumbprint: string }> {
-    return this.call('POST', `/apps/${encodeURIComponent(clientId)}/certificates`, {
-      certificatePem,
-    });
+    return this.call(
+      'POST',
+      `/apps/${encodeURIComponent(clientId)}/certificates`,
+      {
+        certificatePem,
+      },
+    );
   }
 
   /** Removes a certificate: assertions signed with its key are refused at once. */
@@ -120,7 +119,12 @@ export class EmulatorAdminClient {
    */
   async addFederatedCredential(
     clientId: string,
-    credential: { issuer: string; subject: string; audiences?: string[]; name?: string },
+    credential: {
+      issuer: string;
+      subject: string;
+      audiences?: string[];
+      name?: string;
+    },
   ): Promise<FederatedCredentialInfo> {
     return this.call(
       'POST',
@@ -138,7 +142,10 @@ export class EmulatorAdminClient {
 
   /** Removes every client secret of the app: it then has none at all. */
   async removeClientSecrets(clientId: string): Promise<void> {
-    await this.call('DELETE', `/apps/${encodeURIComponent(clientId)}/client-secrets`);
+    await this.call(
+      'DELETE',
+      `/apps/${encodeURIComponent(clientId)}/client-secrets`,
+    );
   }
 
   /** Adds a client secret (generated unless `value` is given; expiry default two years). */

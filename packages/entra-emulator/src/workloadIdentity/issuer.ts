@@ -39,7 +39,12 @@ async function newKey(): Promise<IssuerKey> {
     modulusLength: 2048,
   });
   const kid = randomUUID();
-  const jwk = { ...(await exportJWK(publicKey)), kid, alg: 'RS256', use: 'sig' };
+  const jwk = {
+    ...(await exportJWK(publicKey)),
+    kid,
+    alg: 'RS256',
+    use: 'sig',
+  };
   return { kid, privateKey, jwk };
 }
 
