@@ -605,6 +605,16 @@ describe('client assertions at the token endpoint', () => {
         .sign(forger.privateKey);
       const unknown = await clientCredentialsWith(unknownKid);
       expect(unknown.body.error_codes).toEqual([7000272]);
+      // Unsigned, with the issuer's key id.
+      const [, payload] = genuine.split('.');
+      const unsignedHeader = Buffer.from(
+        JSON.stringify({ alg: 'none', kid }),
+      ).toString('base64url');
+      const unsigned = await clientCredentialsWith(
+        `${unsignedHeader}.${payload}.`,
+      );
+      expect(unsigned.status).toBe(401);
+      expect(unsigned.body.error_codes).toEqual([700027]);
     });
 
     it("follows the issuer's key rotation: new tokens are accepted, the old key's are not", async () => {
