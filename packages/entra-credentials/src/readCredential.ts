@@ -83,13 +83,14 @@ export function readEntraAppCredential(
     );
   }
   const [key] = set;
-  const path = value(key)!;
+  // The secret itself for clientSecret, a file path for the other keys.
+  const configured = value(key)!;
   const watch = <T>(
     parse: (content: Buffer) => T,
     onChange: (v: T) => string,
   ) => {
     try {
-      return new WatchedFile(path, name(key), parse, logger, onChange);
+      return new WatchedFile(configured, name(key), parse, logger, onChange);
     } catch (error) {
       throw new InputError((error as Error).message);
     }
@@ -98,7 +99,7 @@ export function readEntraAppCredential(
   switch (key) {
     case 'clientSecret':
       return new SecretCredential(options.clientId, name(key), {
-        current: () => ({ value: path, version: 1 }),
+        current: () => ({ value: configured, version: 1 }),
       });
     case 'clientSecretFile':
       return new SecretCredential(
@@ -120,7 +121,7 @@ export function readEntraAppCredential(
         throw new InputError(
           `${name(
             key,
-          )} names ${path}, whose certificate expired on ${notAfter.toISOString()}; ` +
+          )} names ${configured}, whose certificate expired on ${notAfter.toISOString()}; ` +
             'create a new certificate, register it on the app registration and mount it there.',
         );
       }
