@@ -32,6 +32,10 @@ const ADA = 'f8efe4b8-7e3a-44e7-b513-87eab4796311';
 const GRAPH_DEFAULT = 'https://graph.microsoft.com/.default';
 const SERVICE_ACCOUNT = 'system:serviceaccount:portal:backstage';
 
+// Each test generates RSA keys and walks several libraries' token requests; on
+// a loaded two-core machine that can take longer than jest's default 5 s.
+jest.setTimeout(30_000);
+
 /** The message of a rejected promise, whatever the library wraps it in. */
 async function failure(promise: Promise<unknown>): Promise<string> {
   try {

@@ -2,7 +2,11 @@ import { createHash } from 'node:crypto';
 import { NextFunction, Request, Response } from 'express';
 import { EmulatorContext } from '../context';
 import { ClientAuthMethod, SeedApp, SeedUser } from '../types';
-import { authenticateClient, presentedClientAuth } from './clientAuth';
+import {
+  AuthenticatedClient,
+  authenticateClient,
+  presentedClientAuth,
+} from './clientAuth';
 import { aadsts, EntraOAuthError, sendEntraError } from './errors';
 import { JwtError, verifyJwt } from './jwt';
 import { ResolvedScopes } from './resources';
@@ -39,9 +43,8 @@ export function tokenEndpoint(ctx: EmulatorContext) {
         time: new Date().toISOString(),
       });
       if (!grantType) throw aadsts.missingParameter('grant_type');
-      const { app: client, method } = await authenticateClient(ctx, req);
-      checkAppAudience(ctx, authority, client);
-      const authed: Client = { app: client, method };
+      const authed = await authenticateClient(ctx, req);
+      checkAppAudience(ctx, authority, authed.app);
       let result: Record<string, unknown>;
       switch (grantType) {
         case 'authorization_code':
@@ -69,16 +72,10 @@ export function tokenEndpoint(ctx: EmulatorContext) {
   };
 }
 
-/** The authenticated client of a token request. */
-interface Client {
-  app: SeedApp;
-  method: ClientAuthMethod;
-}
-
 function authorizationCode(
   ctx: EmulatorContext,
   authority: Authority,
-  authed: Client,
+  authed: AuthenticatedClient,
   body: Record<string, string>,
 ) {
   const client = authed.app;
@@ -118,7 +115,7 @@ function authorizationCode(
 function refreshToken(
   ctx: EmulatorContext,
   authority: Authority,
-  authed: Client,
+  authed: AuthenticatedClient,
   body: Record<string, string>,
 ) {
   const client = authed.app;
@@ -153,7 +150,7 @@ function refreshToken(
 
 function clientCredentials(
   ctx: EmulatorContext,
-  authed: Client,
+  authed: AuthenticatedClient,
   body: Record<string, string>,
 ) {
   const client = authed.app;
@@ -178,7 +175,7 @@ function clientCredentials(
 function onBehalfOf(
   ctx: EmulatorContext,
   authority: Authority,
-  authed: Client,
+  authed: AuthenticatedClient,
   body: Record<string, string>,
 ) {
   const client = authed.app;
