@@ -355,6 +355,28 @@ describe.each([
           }
         }
         expect(everything).not.toMatch(/client_assertion=ey/);
+
+        // A refresh meanwhile fails as in an outage (Backstage answers any
+        // failed refresh with 401), but the session cookie is kept: the fix
+        // is the operator's, not the person's.
+        const url = new URL(`${portal.baseUrl}/api/auth/microsoft/refresh`);
+        url.searchParams.set('env', 'development');
+        url.searchParams.set('scope', emulator.apps.portal.apiScope);
+        const refresh = await fetch(url, {
+          headers: {
+            cookie: carla.sessionCookie,
+            'x-requested-with': 'XMLHttpRequest',
+          },
+        });
+        expect(refresh.status).toBe(401);
+        const refused = (await refresh.json()).error;
+        expect(refused.cause.name).toBe('ServiceUnavailableError');
+        expect(refused.message).toMatch(expectedError);
+        expect(
+          refresh.headers
+            .getSetCookie()
+            .some(c => /^microsoft-refresh-token=;/.test(c)),
+        ).toBe(false);
       } finally {
         await credential.repair();
       }
