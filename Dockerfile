@@ -11,12 +11,19 @@
 #
 #   docker build --secret id=extra_ca,src=/etc/ssl/certs/ca-certificates.crt --tag backstage .
 #
+# Source maps are left out of the runtime stage; to keep them (and have Node
+# use them for stack traces, NODE_OPTIONS=--enable-source-maps):
+#
+#   docker build --build-arg SOURCE_MAPS=1 --tag backstage .
+#
 # Run (PostgreSQL settings come from the environment, see app-config.production.yaml):
 #
 #   docker run -p 7007:7007 -e POSTGRES_HOST=... -e POSTGRES_PORT=5432 \
 #     -e POSTGRES_USER=... -e POSTGRES_PASSWORD=... backstage
 #
-# scripts/container-check.sh (`yarn test:container`) builds, runs and checks it.
+# scripts/container-check.sh (`yarn test:container`) builds, runs and checks it;
+# bench/image-size.sh shows where the image's bytes go. docs/container-image.md
+# describes the stages and what the runtime stage holds.
 
 # Node 22 is the release proven with this Backstage release and better-sqlite3.
 ARG NODE_IMAGE=node:22-trixie-slim
@@ -68,24 +75,52 @@ RUN yarn tsc \
  && mkdir -p /out/skeleton /out/bundle \
  && tar xzf packages/backend/dist/skeleton.tar.gz -C /out/skeleton \
  && tar xzf packages/backend/dist/bundle.tar.gz -C /out/bundle
+# Source maps of the bundle (most of them the app's: static/*.map) stay only
+# when asked for. Declared after the build so that it does not rebuild.
+ARG SOURCE_MAPS
+RUN case "${SOURCE_MAPS}" in \
+      1) ;; \
+      "") find /out/bundle -type f -name '*.map' -delete ;; \
+      *) echo "build arg SOURCE_MAPS=${SOURCE_MAPS}: use SOURCE_MAPS=1 to keep source maps, or leave it unset" >&2; exit 1 ;; \
+    esac
 
 # ---------------------------------------------------------------------------
 # Production dependencies of the backend (and the workspaces it bundles) only,
-# without better-sqlite3's compiler intermediates and bundled SQLite sources.
+# then without what the backend never loads: type declarations, TypeScript
+# sources and compilers, docs, source maps (unless SOURCE_MAPS=1), node-gyp,
+# better-sqlite3's sources and build files (scripts/prune-production-deps.sh
+# says why each is safe to drop).
 FROM toolchain AS production-deps
 COPY package.json yarn.lock ./
 COPY --from=build /out/skeleton/ ./
 RUN --mount=type=secret,id=extra_ca \
     --mount=type=cache,id=backstage-yarn-cache,target=/root/.yarn/berry/cache,sharing=locked \
     if [ -s /run/secrets/extra_ca ]; then export NODE_EXTRA_CA_CERTS=/run/secrets/extra_ca; fi \
- && yarn workspaces focus --all --production \
- && rm -rf node_modules/better-sqlite3/build/Release/obj.target node_modules/better-sqlite3/build/Release/.deps \
-           node_modules/better-sqlite3/deps
+ && yarn workspaces focus --all --production
+COPY scripts/prune-production-deps.sh /usr/local/bin/
+ARG SOURCE_MAPS
+RUN sh /usr/local/bin/prune-production-deps.sh ${SOURCE_MAPS:+--keep-source-maps}
+
+# ---------------------------------------------------------------------------
+# The Node image without what only installs or compiles packages: Node's C
+# headers (node-gyp's), npm, npx, corepack and the image's yarn. The runtime
+# stage starts from a copy of this file system: removing files in a later
+# layer would not make the image smaller.
+FROM ${NODE_IMAGE} AS node-runtime
+RUN rm -rf /usr/local/include /usr/local/lib/node_modules /opt/yarn-v* \
+           /usr/local/bin/npm /usr/local/bin/npx /usr/local/bin/corepack \
+           /usr/local/bin/yarn /usr/local/bin/yarnpkg \
+ && node --version
 
 # ---------------------------------------------------------------------------
 # Runtime: Node, production dependencies, the bundle and the configuration.
-FROM ${NODE_IMAGE} AS runtime
-ENV NODE_ENV=production
+FROM scratch AS runtime
+COPY --from=node-runtime / /
+ARG SOURCE_MAPS
+# NODE_OPTIONS is empty unless SOURCE_MAPS=1.
+ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+    NODE_ENV=production \
+    NODE_OPTIONS=${SOURCE_MAPS:+--enable-source-maps}
 # The production configuration reads the catalog files relative to /app.
 WORKDIR /app
 # Files stay owned by root: the `node` user can read the code but not change it.

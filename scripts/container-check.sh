@@ -7,9 +7,11 @@
 # Steps: make the base image if missing (a stand-in for node:22-trixie-slim,
 # built from Debian + the npm registry's Node, cached in podman's storage), build
 # the image, start it with a fresh set of databases, wait for readiness, check
-# it (non-root, NODE_ENV=production, production dependencies only, health,
-# the app at /, the catalog API with and without a token), print the numbers,
-# then drop the databases. The last line is `N passed, N failed`.
+# it (non-root, NODE_ENV=production, production dependencies only, no source
+# maps, compilers or package managers in the image, health, the app at /, the
+# catalog API with and without a token, secrets redacted from the log), print
+# the numbers (bench/image-size.sh breaks the size down), then drop the
+# databases. The last line is `N passed, N failed`.
 #
 # Needs root (buildah/podman/debootstrap as root), buildah, podman, runc,
 # debootstrap (Debian: apt-get install -y buildah podman debootstrap), curl, psql
@@ -22,6 +24,8 @@
 #   DEBIAN_MIRROR       for debootstrap          (http://deb.debian.org/debian)
 #   EXTRA_CA_FILE       CA bundle for the build  ($NODE_EXTRA_CA_CERTS, if set)
 #   COLD=1              build without cached layers or cached packages
+#   SOURCE_MAPS=1       build with source maps (--build-arg SOURCE_MAPS=1) and
+#                       check that they are there and that Node uses them
 #   POSTGRES_HOST/PORT/USER/PASSWORD             (127.0.0.1 / 5432 / postgres / empty)
 #   READY_TIMEOUT       seconds to wait for readiness (180)
 #   KEEP=1              leave the container running (and its databases) for inspection
@@ -197,6 +201,10 @@ build_args=(bud --isolation chroot --format docker --pull=never --layers --force
 if [ -n "$EXTRA_CA_FILE" ] && [ -s "$EXTRA_CA_FILE" ]; then
   build_args+=(--secret "id=extra_ca,src=$EXTRA_CA_FILE")
 fi
+SOURCE_MAPS="${SOURCE_MAPS:-}"
+if [ -n "$SOURCE_MAPS" ]; then
+  build_args+=(--build-arg "SOURCE_MAPS=$SOURCE_MAPS")
+fi
 if [ "${COLD:-0}" = 1 ]; then
   build_args+=(--no-cache)
   # The Dockerfile's Yarn cache mount (id=backstage-yarn-cache), where buildah keeps it.
@@ -246,6 +254,34 @@ check "image holds production dependencies only (no @backstage/cli, jest, rspack
   'cd /app && test -f node_modules/@backstage/backend-defaults/package.json &&
    ! test -e node_modules/@backstage/cli && ! test -e node_modules/jest &&
    ! test -e node_modules/@rspack/core && ! test -e node_modules/@playwright/test'
+IMAGE_ENV="$(image_field '{{range .Config.Env}}{{println .}}{{end}}')"
+if [ "$SOURCE_MAPS" = 1 ]; then
+  check "image keeps source maps (SOURCE_MAPS=1): the app's and the backend's" \
+    prun --rm --no-healthcheck --entrypoint /bin/sh "$IMAGE" -c \
+    'ls /app/packages/app/dist/static/*.js.map > /dev/null && ls /app/node_modules/@backstage/backend-defaults/dist/*.map > /dev/null'
+  check "image sets NODE_OPTIONS=--enable-source-maps (SOURCE_MAPS=1)" \
+    grep -qx 'NODE_OPTIONS=--enable-source-maps' <<< "$IMAGE_ENV"
+else
+  MAPS="$(prun --rm --no-healthcheck --entrypoint /bin/sh "$IMAGE" -c 'find /app -name "*.map" -type f | wc -l')"
+  check "no source maps (*.map) under /app (${MAPS:-?} found)" test "${MAPS:-x}" = 0
+  check "Node is not told to read source maps (no --enable-source-maps)" \
+    bash -c '! grep -q -- --enable-source-maps <<< "$1"' _ "$IMAGE_ENV"
+fi
+# Build tools stay in the build stages: no compiler, no package manager, no
+# Node headers, no TypeScript in the image.
+TOOLS="$(prun --rm --no-healthcheck --entrypoint /bin/sh "$IMAGE" -c \
+  'for t in gcc g++ cc c++ clang make python3 npm npx corepack yarn yarnpkg node-gyp tsc; do
+     command -v "$t" > /dev/null 2>&1 && printf " %s" "$t"; done
+   test -e /usr/local/include/node && printf " /usr/local/include/node"
+   for p in typescript node-gyp; do test -e "/app/node_modules/$p" && printf " node_modules/%s" "$p"; done
+   true')"
+check "no compiler, package manager, Node headers or TypeScript in the image (found:${TOOLS:- none})" \
+  test -z "$TOOLS"
+# better-sqlite3 is a dependency of the backend (development and tests use
+# SQLite): its native addon must still load after the build files are pruned.
+check "better-sqlite3's native addon loads in the image" \
+  prun --rm --no-healthcheck --entrypoint node -w /app "$IMAGE" -e \
+  'const D = require("better-sqlite3"); process.exit(new D(":memory:").prepare("select 41 + 1 as x").get().x === 42 ? 0 : 1)'
 
 # ---------------------------------------------------------------------------
 # Run against PostgreSQL, with a fresh set of databases (prefix $DB_PREFIX)
@@ -366,6 +402,14 @@ podman logs "$CONTAINER" > "$WORK/backend.log" 2>&1
 # Code and config are read-only for the backend's user: nothing may need to write there.
 DENIED="$(grep -cE 'EACCES|EROFS|EPERM|permission denied' "$WORK/backend.log")"
 check "no permission errors in the backend log ($DENIED)" test "$DENIED" = 0
+# The backend reads every package's config schema at startup to learn which
+# values are secrets; those are redacted from its log. (The image has no
+# TypeScript: a schema it could not read would fail this.)
+SECRETS_FOUND="$(grep -o 'Found [0-9]* new secrets in config that will be redacted' "$WORK/backend.log" | head -n 1 | awk '{ print $2 }')"
+check "backend found the config's secrets to redact (${SECRETS_FOUND:-none})" \
+  test "${SECRETS_FOUND:-0}" -gt 0
+check "the client secret and the static token never appear in the backend log" \
+  bash -c '! grep -qF -- "$1" "$2"' _ "$TOKEN" "$WORK/backend.log"
 ERRORS="$(grep -c '"level":"error"' "$WORK/backend.log")"
 check "no error-level lines in the backend log ($ERRORS)" test "$ERRORS" = 0
 [ "$ERRORS" = 0 ] || grep '"level":"error"' "$WORK/backend.log" | head -n 3 | cut -c1-300 | sed 's/^/          /'
@@ -375,7 +419,10 @@ RSS_MB="$(awk -v k="${RSS_KB:-0}" 'BEGIN { printf "%.0f", k / 1024 }')"
 
 echo
 echo "build time:          ${BUILD_SECS} s$([ "${COLD:-0}" = 1 ] && echo ' (cold: no cached layers or packages)')"
-echo "image size:          ${IMAGE_MB} MB ($IMAGE)"
+echo "image size:          ${IMAGE_MB} MB ($IMAGE$([ "$SOURCE_MAPS" = 1 ] && echo ', with source maps'))"
+echo "                     $(prun --rm --no-healthcheck --entrypoint /bin/sh "$IMAGE" -c \
+  'du -sb /usr/local /app/node_modules /app/packages/app/dist 2> /dev/null' |
+  awk '{ printf "%s%s %.0f MB", sep, $2, $1 / 1000000; sep = ", " }') (bench/image-size.sh: all of it)"
 echo "time to readiness:   ${READY_SECS} s (container start to first 200)"
 echo "backend RSS:         ${RSS_MB} MB (after the checks)"
 echo
