@@ -1,19 +1,35 @@
 /*
  * Check 5: both replicas use the shared Redis cache (backend.cache.store:
- * redis): each holds a connection Redis can see (its client list, mapped to
- * the replica's pid by local port) and keys of this run's namespace appear.
+ * redis). Each holds a connection Redis can see (its client list, mapped to
+ * the replica's pid by local port); a TechDocs page read through one is
+ * stored under this run's namespace, and the other then serves it from there
+ * (its last Redis command is the GET that found it; no new key is written).
  */
 const { execFileSync } = require('node:child_process');
 const { pidOfLocalPort } = require('../lib/ports.cjs');
 const { waitFor } = require('../lib/procs.cjs');
+const { signInAcross } = require('../lib/entra.cjs');
 
-function redisClientPorts() {
+const ENTITY = 'default/component/backstage-entra-starter';
+
+/** Redis's clients, by replica name: { name: [{ port, cmd }] }. */
+function redisClientsByReplica(replicaOfPid) {
   const list = execFileSync(
     'redis-cli',
     ['-h', '127.0.0.1', 'client', 'list'],
     { encoding: 'utf8' },
   );
-  return [...list.matchAll(/addr=127\.0\.0\.1:(\d+)/g)].map(m => Number(m[1]));
+  const byReplica = {};
+  for (const line of list.split('\n')) {
+    const port = /addr=127\.0\.0\.1:(\d+)/.exec(line)?.[1];
+    if (!port) continue;
+    const name = replicaOfPid(pidOfLocalPort(Number(port)));
+    (byReplica[name] ??= []).push({
+      port: Number(port),
+      cmd: /cmd=(\S+)/.exec(line)?.[1],
+    });
+  }
+  return byReplica;
 }
 
 module.exports = async function sharedRedisCache({
@@ -28,76 +44,69 @@ module.exports = async function sharedRedisCache({
   report.section(
     '5. Cache shared in Redis (backend.cache.store: redis, the local Redis)',
   );
-  // TechDocs caches the pages it serves (techdocs.cache.ttl): build the
-  // portal's own docs once, then read a page through each replica.
-  const { signInAcross } = require('../lib/entra.cjs');
+  const { a, b } = replicas;
   const { token } = await signInAcross(
     lb.url,
     lb.url,
     'ada.admin@contoso.example',
   );
-  const entity = 'default/component/backstage-entra-starter';
-  const sync = await fetch(`${replicas.a.url}/api/techdocs/sync/${entity}`, {
-    headers: { authorization: `Bearer ${token}` },
-  });
-  await sync.text();
-  const pages = [];
-  for (const r of Object.values(replicas)) {
-    const res = await fetch(
-      `${r.url}/api/techdocs/static/docs/${entity}/index.html`,
-      { headers: { authorization: `Bearer ${token}` } },
-    );
-    await res.arrayBuffer();
-    pages.push(`${r.name} ${res.status}`);
-  }
-  report.info(
-    `docs built (sync ${sync.status}); index.html read through ${pages.join(
-      ', ',
-    )}`,
+  const auth = { headers: { authorization: `Bearer ${token}` } };
+  await waitFor(
+    'the portal component in the catalog',
+    async () =>
+      (
+        await fetch(
+          `${lb.url}/api/catalog/entities/by-name/component/default/backstage-entra-starter`,
+          { headers: { authorization: `Bearer ${staticToken}` } },
+        )
+      ).status === 200,
+    60_000,
+    500,
   );
-  void staticToken;
-  let holders = new Set();
-  try {
-    await waitFor(
-      'a Redis connection from every replica',
-      () => {
-        holders = new Set(
-          redisClientPorts().map(p => replicaOfPid(pidOfLocalPort(p))),
-        );
-        return Object.keys(replicas).every(n => holders.has(n));
-      },
-      20_000,
-      500,
+  // TechDocs caches the pages it serves (techdocs.cache.ttl): build the
+  // portal's own docs (mkdocs), then read a page through each replica.
+  const sync = await fetch(`${a.url}/api/techdocs/sync/${ENTITY}`, auth);
+  await sync.text();
+  const page = async r => {
+    const res = await fetch(
+      `${r.url}/api/techdocs/static/docs/${ENTITY}/index.html`,
+      auth,
     );
-  } catch {
-    /* reported below */
-  }
+    const body = await res.text();
+    return { status: res.status, bytes: body.length };
+  };
+  const keys0 = redisKeys().length;
+  const first = await page(a);
+  const keys1 = redisKeys();
+  const second = await page(b);
+  const keys2 = redisKeys().length;
+  const clients = redisClientsByReplica(replicaOfPid);
   const names = Object.keys(replicas);
+  report.info(
+    `docs built through ${a.name} (sync ${sync.status}); index.html: ${a.name} ${first.status} (${first.bytes} B), ${b.name} ${second.status} (${second.bytes} B)`,
+  );
   report.check(
     'every replica holds a connection to the local Redis',
-    names.every(n => holders.has(n)),
-    `Redis client list shows ${
-      names.filter(n => holders.has(n)).join(', ') || 'none'
-    } of ${names.join(', ')}`,
+    names.every(n => clients[n]?.length),
+    names.map(n => `${n}: ${clients[n]?.length ?? 0} connections`).join(', '),
   );
-  let keys = [];
-  try {
-    keys = await waitFor(
-      'keys in the run namespace',
-      () => {
-        const k = redisKeys();
-        return k.length > 0 ? k : undefined;
-      },
-      20_000,
-      500,
-    );
-  } catch {
-    /* reported below */
-  }
-  const plugins = [...new Set(keys.map(k => k.split(':')[1]))];
+  const plugins = [...new Set(keys1.map(k => k.split(':')[1]))];
   report.check(
-    `cached values are in Redis under this run's namespace (${namespace}:*)`,
-    keys.length > 0,
-    `${keys.length} keys, from plugins: ${plugins.join(', ') || 'none'}`,
+    `a page read through ${a.name} is cached in Redis under this run's namespace (${namespace}:*)`,
+    first.status === 200 && keys1.length > keys0,
+    `${keys0} -> ${keys1.length} keys, plugins: ${
+      plugins.join(', ') || 'none'
+    }`,
+  );
+  const bCmds = (clients[b.name] ?? []).map(c => c.cmd);
+  report.check(
+    `${b.name} serves the same page from what ${a.name} cached`,
+    second.status === 200 &&
+      second.bytes === first.bytes &&
+      keys2 === keys1.length &&
+      bCmds.includes('get'),
+    `no new key (${keys1.length} -> ${keys2}); ${
+      b.name
+    }'s last Redis commands: ${bCmds.join(', ') || 'none'}`,
   );
 };

@@ -5,7 +5,7 @@
  */
 const { sleep } = require('../lib/procs.cjs');
 const { signInAcross } = require('../lib/entra.cjs');
-const { loadLoop, catalogRead } = require('../lib/portal.cjs');
+const { errorKinds, loadLoop, catalogRead } = require('../lib/portal.cjs');
 
 // How long after PostgreSQL accepts again a pooled connection may still be
 // found dead on first use (each pool drops it and dials again).
@@ -35,7 +35,7 @@ module.exports = async function restartPostgresUnderLoad({
   );
   await sleep(4000);
   const outageStart = Date.now();
-  pg.restart();
+  await pg.restart();
   const outageEnd = Date.now();
   await sleep(15_000);
   const all = [...(await reads.stop()), ...(await signIns.stop())];
@@ -60,7 +60,9 @@ module.exports = async function restartPostgresUnderLoad({
       window.length
     } requests in the window (restart + ${RECONNECT_GRACE_MS / 1000} s), ${
       outside.filter(r => !r.ok).length
-    } errors of ${outside.length} outside it`,
+    } errors of ${outside.length} outside it${
+      errorKinds(all) ? `; ${errorKinds(all)}` : ''
+    }`,
   );
   report.check(
     'the backends reconnect without a restart',

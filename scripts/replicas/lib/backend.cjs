@@ -7,6 +7,7 @@
 const fs = require('node:fs');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
+const yaml = require('yaml');
 const { ROOT } = require('./bundle.cjs');
 const { waitFor } = require('./procs.cjs');
 
@@ -17,6 +18,24 @@ const CONFIG_FILES = [
 ];
 
 /**
+ * Production's catalog locations plus the harness's slow task template:
+ * config lists replace each other, so the overlay cannot just add one.
+ */
+function harnessLocations() {
+  const production = yaml.parse(
+    fs.readFileSync(path.join(ROOT, 'app-config.production.yaml'), 'utf8'),
+  );
+  return [
+    ...(production.catalog?.locations ?? []),
+    {
+      type: 'file',
+      target: './deploy/replicas/templates/slow-task.yaml',
+      rules: [{ allow: ['Template'] }],
+    },
+  ];
+}
+
+/**
  * Starts replica `name` on `port`; resolves once its process is spawned.
  * `waitReady()` then waits for readiness 200.
  */
@@ -24,7 +43,10 @@ function startReplica({ name, port, backendDir, env, logDir }) {
   const portConfig = path.join(logDir, `${name}.port.json`);
   fs.writeFileSync(
     portConfig,
-    JSON.stringify({ backend: { listen: { port, host: '127.0.0.1' } } }),
+    JSON.stringify({
+      backend: { listen: { port, host: '127.0.0.1' } },
+      catalog: { locations: harnessLocations() },
+    }),
   );
   const args = [
     backendDir,

@@ -51,7 +51,8 @@ const catalogRead = (base, token) => async () => {
     },
   );
   await res.arrayBuffer();
-  return res.status === 200;
+  if (res.status !== 200) throw new Error(`HTTP ${res.status}`);
+  return true;
 };
 
 async function getTask(base, token, taskId) {
@@ -88,7 +89,20 @@ async function createTask(base, token, templateRef, values) {
   return JSON.parse(text).id;
 }
 
+/** `2x HTTP 502, 1x fetch failed`: what the failed requests saw. */
+function errorKinds(results) {
+  const kinds = {};
+  for (const r of results.filter(x => !x.ok)) {
+    const k = (r.error ?? 'unsuccessful').slice(0, 100);
+    kinds[k] = (kinds[k] ?? 0) + 1;
+  }
+  return Object.entries(kinds)
+    .map(([k, n]) => `${n}x ${k}`)
+    .join(', ');
+}
+
 module.exports = {
+  errorKinds,
   countEntities,
   loadLoop,
   catalogRead,

@@ -7,7 +7,8 @@
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { execFileSync } = require('node:child_process');
+const { execFile, execFileSync } = require('node:child_process');
+const { promisify } = require('node:util');
 const { freePort } = require('./ports.cjs');
 
 function pgBinDir() {
@@ -37,6 +38,15 @@ function asPostgres(cmd, args, options = {}) {
     stdio: ['ignore', 'pipe', 'pipe'],
     ...options,
   });
+}
+
+/** The same, without blocking this process (its load loops keep running). */
+function asPostgresAsync(cmd, args) {
+  const argv =
+    process.getuid?.() === 0
+      ? ['runuser', ['-u', 'postgres', '--', cmd, ...args]]
+      : [cmd, args];
+  return promisify(execFile)(argv[0], argv[1], { encoding: 'utf8' });
 }
 
 async function startThrowawayPostgres() {
@@ -79,7 +89,21 @@ async function startThrowawayPostgres() {
     }).trim(),
     dir,
     /** `pg_ctl restart -m fast`: every connection is closed, then it accepts again. */
-    restart: () => ctl('restart', '-m', 'fast'),
+    restart: async () => {
+      if (require('./procs.cjs').isStopping()) throw new Error('stopping');
+      await asPostgresAsync(path.join(bin, 'pg_ctl'), [
+        '-D',
+        data,
+        '-l',
+        path.join(dir, 'server.log'),
+        '-o',
+        opts,
+        '-w',
+        'restart',
+        '-m',
+        'fast',
+      ]);
+    },
     stop: () => {
       try {
         ctl('stop', '-m', 'immediate');

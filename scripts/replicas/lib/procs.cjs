@@ -5,6 +5,8 @@
  */
 const cleanups = [];
 let cleaning;
+// Set once cleanup has begun: checks still running must not start anything.
+let stopping = false;
 
 /** Registers `fn` to run at cleanup; returns a function that runs it early (once). */
 function onCleanup(name, fn) {
@@ -18,6 +20,7 @@ function onCleanup(name, fn) {
 }
 
 async function cleanupAll() {
+  stopping = true;
   if (!cleaning) {
     cleaning = (async () => {
       while (cleanups.length) {
@@ -52,6 +55,7 @@ const sleep = ms => new Promise(r => setTimeout(r, ms));
 async function waitFor(what, fn, timeoutMs, intervalMs = 250) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
+    if (stopping) throw new Error(`stopped while waiting for ${what}`);
     const value = await fn();
     if (value) return value;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
@@ -59,4 +63,13 @@ async function waitFor(what, fn, timeoutMs, intervalMs = 250) {
   }
 }
 
-module.exports = { onCleanup, cleanupAll, stopOnSignals, sleep, waitFor };
+const isStopping = () => stopping;
+
+module.exports = {
+  isStopping,
+  onCleanup,
+  cleanupAll,
+  stopOnSignals,
+  sleep,
+  waitFor,
+};
