@@ -29,6 +29,9 @@ for (const file of readdirSync(dir).filter(f => f.endsWith('.step.json'))) {
     const { stats } = read('playwright.json');
     p = stats.expected + stats.flaky;
     f = stats.unexpected;
+  } else if (existsSync(join(dir, `${runner}.counts.json`))) {
+    // A runner that counts its own checks ({ passed, failed }), e.g. replicas.
+    ({ passed: p, failed: f } = read(`${runner}.counts.json`));
   } else {
     p = ok ? 1 : 0;
   }

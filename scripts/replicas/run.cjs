@@ -12,7 +12,9 @@
  * `N passed, N failed`; exits non-zero when a check failed.
  * Needs: haproxy, redis-cli, ss, PostgreSQL 15 server binaries, Redis on
  * 127.0.0.1:6379 (REPLICAS_REDIS_URL to change). REPLICAS_KEEP_LOGS=1 keeps
- * the run directory (backend logs) for inspection. docs/operations.md.
+ * the run directory (backend logs) for inspection; REPLICAS_SKIP_BUILD=1 uses
+ * packages/backend/dist as it is; REPLICAS_COUNTS_FILE=<file> writes
+ * { passed, failed } there. docs/operations.md.
  */
 require('@backstage/cli-node/config/nodeTransform.cjs');
 const fs = require('node:fs');
@@ -121,6 +123,13 @@ async function main() {
     `\nreplica harness took ${((Date.now() - started) / 1000).toFixed(0)} s`,
   );
   console.log(report.summaryLine());
+  // scripts/test-all.sh sums these into its own closing line.
+  if (process.env.REPLICAS_COUNTS_FILE) {
+    fs.writeFileSync(
+      process.env.REPLICAS_COUNTS_FILE,
+      JSON.stringify({ passed: report.passed, failed: report.failed }),
+    );
+  }
   process.exit(report.failed ? 1 : 0);
 }
 
