@@ -3,6 +3,7 @@ import {
   isMicrosoftGraphUrl,
   isMicrosoftLoginUrl,
 } from '@internal/entra-cloud';
+import { findAgentAccessProblems } from './agentChecks';
 import { isLoopbackHttpsUrl } from './loopback';
 
 /** Options of {@link inspectProductionSettings}. */
@@ -184,6 +185,8 @@ export function inspectProductionSettings(
       'permission.enabled is not true: every signed-in person could change everything. Set permission.enabled: true.',
     );
   }
+
+  problems.push(...findAgentAccessProblems(config));
 
   return { problems, admittedLoopback };
 }
