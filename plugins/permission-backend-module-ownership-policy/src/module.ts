@@ -2,6 +2,8 @@ import {
   coreServices,
   createBackendModule,
 } from '@backstage/backend-plugin-api';
+import { parseEntityRef, stringifyEntityRef } from '@backstage/catalog-model';
+import { Config } from '@backstage/config';
 import { catalogServiceRef } from '@backstage/plugin-catalog-node';
 import { policyExtensionPoint } from '@backstage/plugin-permission-node/alpha';
 import { NestedGroupOwnershipResolver } from '@internal/plugin-auth-backend-module-entra-provider';
@@ -9,6 +11,30 @@ import { CONFIG_KEY, readOwnershipPolicyConfig } from './config';
 import { CatalogCurrentIdentities } from './currentIdentity';
 import { CatalogOwnedEntities } from './ownedEntities';
 import { OwnershipPolicy } from './policy';
+
+/**
+ * The groups `auth.providers.entra-app.roleGroups` maps app roles to, as
+ * full refs. That key is validated (and startup refused) by the entra-app
+ * auth module, which owns it; anything unreadable is left out here.
+ */
+function readTokenRoleGroups(config: Config): string[] {
+  const roleGroups = config.getOptional('auth.providers.entra-app.roleGroups');
+  if (typeof roleGroups !== 'object' || roleGroups === null) return [];
+  return Object.values(roleGroups).flatMap(group => {
+    try {
+      return [
+        stringifyEntityRef(
+          parseEntityRef(String(group), {
+            defaultKind: 'group',
+            defaultNamespace: 'default',
+          }),
+        ),
+      ];
+    } catch {
+      return [];
+    }
+  });
+}
 
 /**
  * The portal's permission policy, configured under
@@ -44,6 +70,8 @@ export const permissionModuleOwnershipPolicy = createBackendModule({
             identities,
             ownedEntities: new CatalogOwnedEntities(catalog, auth),
             logger,
+            // Validated by the entra-app auth module, which owns the key.
+            tokenRoleGroups: readTokenRoleGroups(config),
           }),
         );
         const { catalog: c, scaffolder: s } = policyConfig;

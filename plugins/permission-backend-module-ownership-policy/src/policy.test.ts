@@ -623,3 +623,68 @@ describe('OwnershipPolicy', () => {
     ).resolves.toEqual(expected);
   });
 });
+
+describe('OwnershipPolicy with app-role groups (auth.providers.entra-app.roleGroups)', () => {
+  const registrars = 'group:default/catalog-registrars';
+  const policyFor = (tokenRoleGroups: string[]) =>
+    new OwnershipPolicy({
+      config: readOwnershipPolicyConfig(
+        new ConfigReader({
+          permission: {
+            ownershipPolicy: {
+              ...fullConfig,
+              catalog: { ...fullConfig.catalog, registerGroups: [registrars] },
+            },
+          },
+        }),
+      ),
+      identities: {
+        currentOwnershipRefs: async ref => [ref, 'group:default/data'],
+      },
+      ownedEntities: { ownedEntityRefs: async () => [] },
+      logger: mockServices.logger.mock(),
+      tokenRoleGroups,
+    });
+  const asPipeline = (ownershipEntityRefs: string[]) => ({
+    credentials: mockCredentials.user('user:default/app-registrar-pipeline'),
+    info: {
+      userEntityRef: 'user:default/app-registrar-pipeline',
+      ownershipEntityRefs,
+    },
+  });
+  const create = { permission: catalogLocationCreatePermission };
+
+  it('counts a role group while the token carries it', async () => {
+    await expect(
+      policyFor([registrars]).handle(
+        create,
+        asPipeline(['user:default/app-registrar-pipeline', registrars]),
+      ),
+    ).resolves.toEqual(ALLOW);
+  });
+
+  it('denies once the token no longer carries the role group', async () => {
+    await expect(
+      policyFor([registrars]).handle(
+        create,
+        asPipeline(['user:default/app-registrar-pipeline']),
+      ),
+    ).resolves.toEqual(DENY);
+  });
+
+  it('ignores any other group a token claims: only the catalog says who is in a group', async () => {
+    await expect(
+      policyFor([registrars]).handle(
+        create,
+        asPipeline([
+          'group:default/platform-admins',
+          registrars.replace('registrars', 'x'),
+        ]),
+      ),
+    ).resolves.toEqual(DENY);
+    // Not mapped from a role: a token's claim of the group means nothing.
+    await expect(
+      policyFor([]).handle(create, asPipeline([registrars])),
+    ).resolves.toEqual(DENY);
+  });
+});

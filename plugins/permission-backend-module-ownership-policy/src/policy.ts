@@ -105,6 +105,7 @@ export class OwnershipPolicy implements PermissionPolicy {
   readonly #ownedEntities: OwnedEntityLookup;
   readonly #logger: LoggerService;
   readonly #rules: Map<string, Rule>;
+  readonly #tokenRoleGroups: ReadonlySet<string>;
 
   constructor(options: {
     config: OwnershipPolicyConfig;
@@ -112,8 +113,17 @@ export class OwnershipPolicy implements PermissionPolicy {
     identities: CurrentIdentityLookup;
     ownedEntities: OwnedEntityLookup;
     logger: LoggerService;
+    /**
+     * Groups an Entra app role grants (`auth.providers.entra-app.roleGroups`):
+     * they count for a caller only while the caller's token carries them, as
+     * a pipeline's app roles are in its token, not in the catalog.
+     */
+    tokenRoleGroups?: string[];
   }) {
     this.#config = options.config;
+    this.#tokenRoleGroups = new Set(
+      (options.tokenRoleGroups ?? []).map(g => g.toLocaleLowerCase('en-US')),
+    );
     this.#identities = options.identities;
     this.#ownedEntities = options.ownedEntities;
     this.#logger = options.logger;
@@ -140,10 +150,10 @@ export class OwnershipPolicy implements PermissionPolicy {
     // The permission backend passes `user` for user principals only.
     const { userEntityRef } = user.credentials
       .principal as BackstageUserPrincipal;
-    const subject = this.#subject(
-      userEntityRef,
-      await this.#identities.currentOwnershipRefs(userEntityRef),
-    );
+    const subject = this.#subject(userEntityRef, [
+      ...(await this.#identities.currentOwnershipRefs(userEntityRef)),
+      ...this.#roleGroupsOf(user),
+    ]);
     if (subject.inAny(this.#config.admins)) {
       return ALLOW;
     }
@@ -155,6 +165,18 @@ export class OwnershipPolicy implements PermissionPolicy {
       return DENY;
     }
     return rule(permission, subject);
+  }
+
+  /**
+   * The app-role groups the caller's latest token carries (the auth backend
+   * keeps the ownership refs of the last token issued to each entity): an
+   * app whose role is removed loses the group with its next token.
+   */
+  #roleGroupsOf(user: PolicyQueryUser): string[] {
+    if (this.#tokenRoleGroups.size === 0) return [];
+    return (user.info.ownershipEntityRefs ?? [])
+      .map(r => r.toLocaleLowerCase('en-US'))
+      .filter(r => this.#tokenRoleGroups.has(r));
   }
 
   #subject(userEntityRef: string, ownershipEntityRefs: string[]): Subject {
