@@ -5,7 +5,7 @@
  * two built backends (scripts/replicas harness), one haproxy whose pool is
  * replica a only and one whose pool is a and b.
  *
- *   yarn bench:replicas [--seconds 15] [--concurrency 8] [--signins 30]
+ *   yarn bench:replicas [--seconds 15] [--concurrency 8] [--signins 30] [--rounds 2]
  */
 require('@backstage/cli-node/config/nodeTransform.cjs');
 const { Report } = require('../scripts/replicas/lib/report.cjs');
@@ -31,6 +31,7 @@ const arg = (name, fallback) => {
 const seconds = arg('seconds', 15);
 const concurrency = arg('concurrency', 8);
 const signins = arg('signins', 30);
+const rounds = arg('rounds', 2);
 
 async function measure(name, lb, token) {
   const load = loadLoop(catalogRead(lb.url, token), concurrency);
@@ -82,15 +83,28 @@ async function main() {
       },
       30_000,
     );
+    // Interleaved rounds (one, two, one, two, ...), so that whatever else
+    // the machine does drifts into both columns alike.
     const results = [];
-    for (const [name, lb] of [
-      ['1 replica', c.proxies.one],
-      ['2 replicas', c.proxies.two],
-    ]) {
-      results.push(await measure(name, lb, c.staticToken));
+    for (let round = 0; round < rounds; round++) {
+      for (const [name, lb] of [
+        ['1 replica', c.proxies.one],
+        ['2 replicas', c.proxies.two],
+      ]) {
+        const r = await measure(name, lb, c.staticToken);
+        const total = results.find(x => x.name === name);
+        if (!total) results.push(r);
+        else {
+          total.reads += r.reads;
+          total.errors += r.errors;
+          total.rps = (total.rps * round + r.rps) / (round + 1);
+          total.readMs.push(...r.readMs);
+          total.signInMs.push(...r.signInMs);
+        }
+      }
     }
     console.log(
-      `\ncatalog reads (GET by-query kind=user, limit 20) for ${seconds} s at concurrency ${concurrency}; ${signins} sign-ins each, sequential`,
+      `\n${rounds} interleaved rounds; catalog reads (GET by-query kind=user, limit 20) for ${seconds} s at concurrency ${concurrency}; ${signins} sign-ins each, sequential`,
     );
     printVariantTable(
       [
