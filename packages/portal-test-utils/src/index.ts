@@ -20,3 +20,14 @@ export type {
   FixedEntityProviderOptions,
 } from './fixedEntityProvider';
 export { callMcpTool } from './mcp';
+export {
+  approveAs,
+  connectAgent,
+  HeadlessOAuthProvider,
+  startAgentClientHost,
+} from './mcpOAuthClient';
+export type {
+  AgentClientHost,
+  ApproveSession,
+  ConnectedAgent,
+} from './mcpOAuthClient';

@@ -1,0 +1,146 @@
+/*
+ * An AI agent acts for a person, under the person's rights: an MCP client
+ * made with the official SDK connects to the portal's MCP server, completes
+ * Backstage's OAuth flow headlessly (the seeded person signs in at the Entra
+ * emulator and approves), lists tools and queries the catalog. What comes
+ * back is what the same person gets from the REST API, with
+ * `restrictReadToOwners: [Resource]` hiding payments' database from Rosa.
+ */
+import type { EntraEmulator } from '@internal/entra-emulator';
+import { startTestEmulator } from '@internal/entra-emulator/testUtils';
+import {
+  AgentClientHost,
+  approveAs,
+  connectAgent,
+  ConnectedAgent,
+  signIn,
+  startAgentClientHost,
+} from '@internal/portal-test-utils';
+import { PEOPLE, startAgentBackend } from './__testUtils__/backend';
+
+type Person = keyof typeof PEOPLE;
+
+describe('an MCP agent acting for a person', () => {
+  let emulator: EntraEmulator;
+  let host: AgentClientHost;
+  let baseUrl: string;
+  let stopBackend: () => Promise<void>;
+  const tokens = {} as Record<Person, string>;
+  const agents = {} as Record<Person, ConnectedAgent>;
+
+  const rest = async (who: Person, path: string) => {
+    const res = await fetch(`${baseUrl}${path}`, {
+      headers: { authorization: `Bearer ${tokens[who]}` },
+    });
+    if (res.status !== 200) throw new Error(`${path} answered ${res.status}`);
+    return res.json();
+  };
+  const queryTool = async (who: Person, query: object) => {
+    const result: any = await agents[who].client.callTool({
+      name: 'catalog.query-catalog-entities',
+      arguments: { query },
+    });
+    if (result.isError) throw new Error(JSON.stringify(result.content));
+    return JSON.parse(result.content[0].text);
+  };
+  const refs = (items: any[]) =>
+    items.map(e => `${e.kind.toLowerCase()}:default/${e.metadata.name}`).sort();
+
+  beforeAll(async () => {
+    emulator = await startTestEmulator();
+    host = await startAgentClientHost(emulator, 'Test Agent');
+    const started = await startAgentBackend({
+      emulator,
+      agentClientIds: [host.clientId],
+    });
+    baseUrl = started.baseUrl;
+    stopBackend = () => started.backend.stop();
+    // Sign-in needs the users in the catalog; the provider applies them
+    // while the backend starts and the catalog stitches in the background.
+    const deadline = Date.now() + 45_000;
+    for (const [who, { upn }] of Object.entries(PEOPLE)) {
+      for (;;) {
+        try {
+          tokens[who as Person] = (await signIn(baseUrl, upn)).token;
+          break;
+        } catch (error) {
+          if (Date.now() > deadline) throw error;
+          await new Promise(r => setTimeout(r, 250));
+        }
+      }
+    }
+    for (const who of Object.keys(PEOPLE) as Person[]) {
+      agents[who] = await connectAgent({
+        baseUrl,
+        host,
+        approve: approveAs(baseUrl, tokens[who]),
+      });
+    }
+  });
+
+  afterAll(async () => {
+    await Promise.all(Object.values(agents).map(a => a.close()));
+    await stopBackend?.();
+    await host?.close();
+    await emulator?.close();
+  });
+
+  it('completes OAuth headlessly and holds a Backstage token for the person', async () => {
+    const { access_token, refresh_token } = agents.carla.provider.tokens()!;
+    expect(refresh_token).toEqual(expect.any(String));
+    const payload = JSON.parse(
+      Buffer.from(access_token.split('.')[1], 'base64url').toString(),
+    );
+    expect(payload.sub).toBe('user:default/carla.chen');
+    // The person's own token is not the agent's.
+    expect(access_token).not.toBe(tokens.carla);
+  });
+
+  it('lists the catalog tools', async () => {
+    const { tools } = await agents.carla.client.listTools();
+    expect(tools.map(t => t.name)).toContain('catalog.query-catalog-entities');
+  });
+
+  it('returns to each person only what the person may read, as REST does', async () => {
+    const query = { kind: { $in: ['component', 'resource'] } };
+    const viaMcp = {
+      carla: refs((await queryTool('carla', query)).items),
+      rosa: refs((await queryTool('rosa', query)).items),
+    };
+    // Two filters are "either", as the tool's $in.
+    const byQuery =
+      '/api/catalog/entities/by-query?filter=kind=component&filter=kind=resource';
+    const viaRest = {
+      carla: refs((await rest('carla', byQuery)).items),
+      rosa: refs((await rest('rosa', byQuery)).items),
+    };
+    expect(viaMcp.carla).toEqual([
+      'component:default/payments-api',
+      'resource:default/payments-db',
+    ]);
+    expect(viaMcp.rosa).toEqual(['component:default/payments-api']);
+    expect(viaMcp).toEqual(viaRest);
+  });
+
+  it('refuses an MCP call without a token, and with a forged one', async () => {
+    const call = (authorization?: string) =>
+      fetch(`${baseUrl}/api/mcp-actions/v1`, {
+        method: 'POST',
+        headers: {
+          ...(authorization && { authorization }),
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+        },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
+      });
+    expect((await call()).status).toBe(401);
+    const { access_token } = agents.carla.provider.tokens()!;
+    const [h, p] = access_token.split('.');
+    const forged = JSON.parse(Buffer.from(p, 'base64url').toString());
+    forged.sub = 'user:default/rosa.ruiz';
+    const tampered = `${h}.${Buffer.from(JSON.stringify(forged)).toString(
+      'base64url',
+    )}.${access_token.split('.')[2]}`;
+    expect((await call(`Bearer ${tampered}`)).status).toBe(401);
+  });
+});
