@@ -82,10 +82,13 @@ async function startCluster({
   );
 
   // Sign-in returns through the load balancer the browser used.
-  const emulator = await startEmulator({
+  const { emulator, dataDir: emulatorDir } = await startEmulator({
     callbackUrl: `${lb.url}/api/auth/microsoft/handler/frame`,
   });
-  onCleanup('Entra emulator', () => emulator.close());
+  onCleanup('Entra emulator', async () => {
+    await emulator.close();
+    fs.rmSync(emulatorDir, { recursive: true, force: true });
+  });
   const attribution = attributeGraphRequests();
   onCleanup('Graph attribution', () => attribution.stop());
   report.info(

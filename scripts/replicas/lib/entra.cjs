@@ -23,14 +23,16 @@ async function startEmulator({ callbackUrl }) {
   const seed = loadSeed();
   const portal = seed.apps.find(a => a.key === 'portal');
   portal.redirectUris = [...(portal.redirectUris ?? []), callbackUrl];
+  // Its signing key and dev CA, for this run only (removed by cleanup).
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'replicas-emulator-'));
   const emulator = await createEntraEmulator({
     httpPort: 0,
     httpsPort: 0,
     seed,
-    dataDir: fs.mkdtempSync(path.join(os.tmpdir(), 'replicas-emulator-')),
+    dataDir,
   });
   trustCa(emulator.caCertPath);
-  return emulator;
+  return { emulator, dataDir };
 }
 
 /**
