@@ -5,6 +5,7 @@
 import { createBackend } from '@backstage/backend-defaults';
 import { rootHttpRouterServiceFactory } from '@backstage/backend-defaults/rootHttpRouter';
 import { logRequestsWithoutOAuthSecrets } from '@internal/plugin-auth-backend-module-entra-provider';
+import { acceptEntraAppTokens } from '@internal/plugin-auth-backend-module-entra-app-provider';
 import { refuseDevelopmentOnlySettings } from '@internal/plugin-production-guard-backend';
 // Imported, not import()ed: run from source, a workspace package's dynamic
 // import has only a `default` (CommonJS), so named modules were undefined.
@@ -19,12 +20,16 @@ const backend = createBackend();
 // does): in production, refuse development-only settings (emulator authority,
 // guest sign-in, permissions off, ...) so a refused start never serves; and
 // log requests without OAuth secrets (a sign-in callback carries its code
-// and state in the URL).
+// and state in the URL); and let pipelines call any API with their Entra app
+// token, exchanged for their service principal's Backstage token so the
+// ownership policy decides (auth.providers.entra-app,
+// docs/automation-identity.md).
 backend.add(
   rootHttpRouterServiceFactory({
     configure(context) {
       refuseDevelopmentOnlySettings(context.config, context.logger);
       logRequestsWithoutOAuthSecrets(context);
+      acceptEntraAppTokens(context);
       context.applyDefaults();
     },
   }),
@@ -69,6 +74,11 @@ backend.add(import('@internal/plugin-techdocs-backend-module-portal'));
 // on the ID token's oid + tid. No guest sign-in.
 backend.add(import('@backstage/plugin-auth-backend'));
 backend.add(import('@internal/plugin-auth-backend-module-entra-provider'));
+// Pipelines: an Entra app token (client credentials for the portal's API)
+// becomes its service principal's catalog entity (provider id `entra-app`).
+backend.add(
+  import('@internal/plugin-auth-backend-module-entra-app-provider'),
+);
 
 // Catalog
 backend.add(import('@backstage/plugin-catalog-backend'));
