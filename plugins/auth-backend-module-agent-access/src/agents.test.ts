@@ -43,6 +43,40 @@ describe('an MCP agent acting for a person', () => {
     if (result.isError) throw new Error(JSON.stringify(result.content));
     return JSON.parse(result.content[0].text);
   };
+  const api = async (
+    who: Person,
+    method: string,
+    path: string,
+    headers: Record<string, string> = {},
+  ) => {
+    const res = await fetch(`${baseUrl}/api/auth/agent-access/v1${path}`, {
+      method,
+      headers: { authorization: `Bearer ${tokens[who]}`, ...headers },
+    });
+    return { status: res.status, body: await res.json().catch(() => null) };
+  };
+  const mcpStatus = (authorization: string) =>
+    fetch(`${baseUrl}/api/mcp-actions/v1`, {
+      method: 'POST',
+      headers: {
+        authorization,
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+      },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
+    }).then(r => r.status);
+  const refreshGrant = async (refreshToken: string) => {
+    const res = await fetch(`${baseUrl}/api/auth/v1/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        grant_type: 'refresh_token',
+        refresh_token: refreshToken,
+        client_id: host.clientId,
+      }),
+    });
+    return { status: res.status, body: await res.json() };
+  };
   const refs = (items: any[]) =>
     items.map(e => `${e.kind.toLowerCase()}:default/${e.metadata.name}`).sort();
 
@@ -142,5 +176,77 @@ describe('an MCP agent acting for a person', () => {
       'base64url',
     )}.${access_token.split('.')[2]}`;
     expect((await call(`Bearer ${tampered}`)).status).toBe(401);
+  });
+
+  it("lists each person's own grant, naming the client", async () => {
+    const carla = await api('carla', 'GET', '/grants');
+    expect(carla.status).toBe(200);
+    expect(carla.body.items).toEqual([
+      expect.objectContaining({
+        id: expect.any(String),
+        clientId: host.clientId,
+        clientName: 'Test Agent',
+        expiresAt: expect.any(String),
+      }),
+    ]);
+    const rosa = await api('rosa', 'GET', '/grants');
+    expect(rosa.body.items).toHaveLength(1);
+    expect(rosa.body.items[0].id).not.toBe(carla.body.items[0].id);
+  });
+
+  it('refuses the grant routes without a person, and someone else’s grant', async () => {
+    const anonymous = await fetch(`${baseUrl}/api/auth/agent-access/v1/grants`);
+    expect(anonymous.status).toBe(401);
+    const [carlasGrant] = (await api('carla', 'GET', '/grants')).body.items;
+    expect(
+      (await api('rosa', 'DELETE', `/grants/${carlasGrant.id}`)).status,
+    ).toBe(404);
+    // Still Carla's and still working.
+    expect((await api('carla', 'GET', '/grants')).body.items).toHaveLength(1);
+    await expect(agents.carla.client.listTools()).resolves.toBeTruthy();
+  });
+
+  it("refuses the person's own browser token at the MCP server: it is not an agent's", async () => {
+    expect(await mcpStatus(`Bearer ${tokens.carla}`)).toBe(401);
+    const { access_token } = agents.carla.provider.tokens()!;
+    expect(await mcpStatus(`Bearer ${access_token}`)).toBe(200);
+  });
+
+  it('lets the introspection route answer only the MCP plugin', async () => {
+    const res = await fetch(`${baseUrl}/api/auth/agent-access/v1/introspect`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${tokens.carla}`,
+        'content-type': 'application/json',
+      },
+      body: JSON.stringify({
+        token: agents.carla.provider.tokens()!.access_token,
+      }),
+    });
+    expect(res.status).toBe(403);
+  });
+
+  it('refreshes under a live grant, and the new token works', async () => {
+    const { refresh_token } = agents.rosa.provider.tokens()!;
+    const refreshed = await refreshGrant(refresh_token!);
+    expect(refreshed.status).toBe(200);
+    expect(await mcpStatus(`Bearer ${refreshed.body.access_token}`)).toBe(200);
+    agents.rosa.provider.saveTokens(refreshed.body);
+  });
+
+  it('revoked: the next MCP call is refused and refresh is invalid_grant', async () => {
+    const { access_token, refresh_token } = agents.rosa.provider.tokens()!;
+    const [grant] = (await api('rosa', 'GET', '/grants')).body.items;
+    expect((await api('rosa', 'DELETE', `/grants/${grant.id}`)).status).toBe(
+      204,
+    );
+
+    expect(await mcpStatus(`Bearer ${access_token}`)).toBe(401);
+    const refreshed = await refreshGrant(refresh_token!);
+    expect(refreshed.status).toBe(400);
+    expect(refreshed.body.error).toBe('invalid_grant');
+    expect((await api('rosa', 'GET', '/grants')).body.items).toEqual([]);
+    // Carla's agent is untouched.
+    await expect(agents.carla.client.listTools()).resolves.toBeTruthy();
   });
 });

@@ -26,6 +26,8 @@ import entraAuthModule, {
 } from '@internal/plugin-auth-backend-module-entra-provider';
 import catalogModuleReadGuard from '@internal/plugin-catalog-backend-module-read-guard';
 import permissionModuleOwnershipPolicy from '@internal/plugin-permission-backend-module-ownership-policy';
+import mcpActionsModuleAgentGuard from '@internal/plugin-mcp-actions-backend-module-agent-guard';
+import { authModuleAgentAccess } from '../module';
 
 /** The seeded people the agent tests act for, and the group each is in. */
 export const PEOPLE = {
@@ -128,6 +130,7 @@ export async function startAgentBackend(options: {
       }),
       authPlugin,
       entraAuthModule,
+      authModuleAgentAccess,
       catalogPlugin,
       catalogModuleReadGuard,
       fixedEntityProvider({
@@ -138,6 +141,7 @@ export async function startAgentBackend(options: {
       permissionPlugin,
       permissionModuleOwnershipPolicy,
       mcpActionsPlugin,
+      mcpActionsModuleAgentGuard,
       ...(options.features ?? []),
     ],
   });

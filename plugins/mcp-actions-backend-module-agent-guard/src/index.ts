@@ -1,0 +1,6 @@
+/**
+ * The MCP server's guard for agents: live grant on every call, audit per tool call.
+ *
+ * @packageDocumentation
+ */
+export { mcpActionsModuleAgentGuard as default } from './module';
