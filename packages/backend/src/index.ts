@@ -124,6 +124,11 @@ backend.add(import('@backstage/plugin-user-settings-backend'));
 backend.add(import('@backstage/plugin-notifications-backend'));
 backend.add(import('@backstage/plugin-signals-backend'));
 backend.add(import('@backstage/plugin-mcp-actions-backend'));
+// AI agents act for a person: grants per (person, client) recorded when the
+// person approves, listed and revoked on My access; every MCP call is
+// checked against a live grant and audited (docs/automation-identity.md).
+backend.add(import('@internal/plugin-auth-backend-module-agent-access'));
+backend.add(import('@internal/plugin-mcp-actions-backend-module-agent-guard'));
 
 // A backend that fails to start exits non-zero rather than lingering with
 // readiness 503, so an orchestrator or `yarn dev` shows the failure.
