@@ -56,6 +56,13 @@ function loopbackOrigin(server: Server): string {
   return `${protocol}://${host}:${address.port}`;
 }
 
+/** Plain Node response calls: this runs before any router adds Express' helpers. */
+function sendJson(res: Response, status: number, body: unknown) {
+  res.statusCode = status;
+  res.setHeader('content-type', 'application/json; charset=utf-8');
+  res.end(JSON.stringify(body));
+}
+
 type Outcome =
   | { ok: true; exchanged: Exchanged; expiresAtMs: number[] }
   | { ok: false; status: number; body: unknown };
@@ -167,7 +174,8 @@ function createExchangeHandler(
     const token = getBearerTokenFromAuthorizationHeader(
       req.headers.authorization,
     );
-    const path = req.path;
+    // The path as the client sent it, without the query (which is not logged).
+    const path = (req.originalUrl ?? req.url ?? '').split('?')[0];
     if (
       !token ||
       !path.startsWith('/api/') ||
@@ -182,7 +190,7 @@ function createExchangeHandler(
     exchangeCached(token).then(
       outcome => {
         if (!outcome.ok) {
-          res.status(outcome.status).json(outcome.body);
+          sendJson(res, outcome.status, outcome.body);
           return;
         }
         const { exchanged } = outcome;
@@ -207,7 +215,7 @@ function createExchangeHandler(
       },
       error => {
         logger.error(`Could not exchange an Entra app token: ${error}`);
-        res.status(503).json({
+        sendJson(res, 503, {
           error: {
             name: 'ServiceUnavailableError',
             message: 'The Entra app token could not be exchanged; try again',
