@@ -154,7 +154,14 @@ export interface EntraEmulator {
     | 'moveMember'
     | 'setAccountEnabled'
     | 'expireDeltaTokens'
-  >;
+  > & {
+    /**
+     * Disables or re-enables a seeded service principal (object id, app id
+     * or seed key): Graph shows `accountEnabled`, and a disabled one gets no
+     * tokens (AADSTS7000112).
+     */
+    setServicePrincipalEnabled(idOrAppId: string, enabled: boolean): void;
+  };
   close(): Promise<void>;
 }
 
@@ -193,7 +200,10 @@ export async function createEntraEmulator(
     urls: { httpUrl: '', httpsUrl: '', issuer: '', graphBaseUrl: '' },
     tokenLifetimeSeconds: options.tokenLifetimeSeconds ?? 3600,
     grants: new GrantStore(),
-    credentials: new CredentialStore(seed.apps),
+    credentials: new CredentialStore([
+      ...seed.apps,
+      ...(seed.otherTenants ?? []).flatMap(t => t.apps),
+    ]),
     issuerKeys: new ExternalIssuerKeys(),
     faults: new FaultSwitch(options.faults ?? []),
     deployCalls: [],
@@ -321,6 +331,9 @@ export async function createEntraEmulator(
         directory.moveMember(memberId, from, to),
       setAccountEnabled: (idOrUpn, enabled) =>
         directory.setAccountEnabled(idOrUpn, enabled),
+      setServicePrincipalEnabled: (idOrAppId, enabled) => {
+        directory.setServicePrincipalEnabled(idOrAppId, enabled);
+      },
     },
     close: async () => {
       await Promise.all([closeServer(httpServer), closeServer(httpsServer)]);

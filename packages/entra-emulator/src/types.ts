@@ -98,6 +98,24 @@ export interface SeedApp {
    * `AzureADMultipleOrgs` also admits people of `otherTenants`.
    */
   signInAudience?: 'AzureADMyOrg' | 'AzureADMultipleOrgs';
+  /**
+   * The app's service principal as a directory object: set it to make the
+   * app a Graph object that groups can have as a member (a pipeline's
+   * identity). Its `id` is the `oid` of the app's client-credentials tokens.
+   * Without it the app still has a service principal for tokens, with an id
+   * derived from its client id, but Graph does not list it.
+   */
+  servicePrincipal?: SeedServicePrincipal;
+}
+
+/** Graph's `servicePrincipal` properties the seed sets. */
+export interface SeedServicePrincipal {
+  /** Object id (the `oid` of the app's app-only tokens). A fixed GUID. */
+  id: string;
+  /** Defaults to true; a disabled service principal gets no tokens (AADSTS7000112). */
+  accountEnabled?: boolean;
+  /** `Application` (default) or `ManagedIdentity`. */
+  servicePrincipalType?: 'Application' | 'ManagedIdentity';
 }
 
 /** A client secret of an application, with its expiry when not the default. */
@@ -155,6 +173,12 @@ export interface SeedTenantInfo {
 export interface SeedOtherTenant {
   tenant: SeedTenantInfo;
   users: SeedUser[];
+  /**
+   * Applications registered in this tenant: they get client-credentials
+   * tokens of this tenant only (`iss`/`tid` of it), signed with the
+   * emulator's keys, like any Entra app.
+   */
+  apps?: SeedApp[];
 }
 
 /** The whole seeded tenant, as read from YAML or passed in code. */
@@ -172,6 +196,9 @@ export interface EmulatorSeed {
 /** A seed as the emulator loaded it (member references resolved, secrets as values). */
 export interface LoadedSeed extends EmulatorSeed {
   apps: LoadedSeedApp[];
+  otherTenants?: Array<
+    Omit<SeedOtherTenant, 'apps'> & { apps: LoadedSeedApp[] }
+  >;
 }
 
 /**

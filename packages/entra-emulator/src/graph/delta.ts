@@ -4,9 +4,14 @@ import { EmulatorContext } from '../context';
 import { Directory } from '../seed/directory';
 import { readSelect } from './collection';
 import { GraphError, graphErrors } from './errors';
-import { groupResource, project, userResource } from './representations';
+import {
+  groupResource,
+  project,
+  servicePrincipalResource,
+  userResource,
+} from './representations';
 
-type Resource = 'users' | 'groups';
+type Resource = 'users' | 'groups' | 'servicePrincipals';
 
 /** Objects per delta page when the client sets no `Prefer: odata.maxpagesize`. */
 const DEFAULT_PAGE_SIZE = 100;
@@ -177,10 +182,11 @@ export class DeltaQueries {
   ): Session {
     const directory = this.ctx.directory;
     const seq = directory.changeSeq;
-    const records =
-      resource === 'users'
-        ? userRecords(directory, select, since)
-        : groupRecords(directory, select, since);
+    const records = {
+      users: userRecords,
+      groups: groupRecords,
+      servicePrincipals: servicePrincipalRecords,
+    }[resource](directory, select, since);
     const pageSize = req ? maxPageSize(req) : DEFAULT_PAGE_SIZE;
     const pages: DeltaRecord[][] = [[]];
     let refs = 0;
@@ -210,7 +216,11 @@ function maxPageSize(req: Request): number {
 
 /** Ids changed after `since` (all entries when `since` is undefined). */
 function changedSince(directory: Directory, since: number) {
-  const objects = { user: new Set<string>(), group: new Set<string>() };
+  const objects = {
+    user: new Set<string>(),
+    group: new Set<string>(),
+    servicePrincipal: new Set<string>(),
+  };
   const members = new Map<string, Set<string>>();
   // The log is in order: walk back from the end to the first newer entry.
   const changes = directory.changes;
@@ -249,14 +259,47 @@ function userRecords(
   });
 }
 
-function memberRef(directory: Directory, id: string, removed: boolean) {
+/**
+ * Seeded service principals (the emulator knows no others); every one on
+ * the first walk, those changed (enabled or disabled) after.
+ */
+function servicePrincipalRecords(
+  directory: Directory,
+  select: string[] | undefined,
+  since: number | undefined,
+): DeltaRecord[] {
+  const ids =
+    since === undefined
+      ? [...directory.servicePrincipalsById.keys()]
+      : [...changedSince(directory, since).servicePrincipal];
+  return ids.map(id => {
+    const app = directory.servicePrincipalsById.get(id)!;
+    return {
+      ...project(
+        servicePrincipalResource(app, directory.tenantId),
+        select,
+        false,
+      ),
+      id,
+    };
+  });
+}
+
+function memberType(directory: Directory, id: string): string {
+  if (directory.servicePrincipalsById.has(id)) {
+    return '#microsoft.graph.servicePrincipal';
+  }
   const isGroup =
     directory.groupsById.has(id) ||
     (!directory.usersById.has(id) &&
       !directory.deletedUsers.has(id) &&
       directory.changes.some(c => c.kind === 'group' && c.id === id));
+  return isGroup ? '#microsoft.graph.group' : '#microsoft.graph.user';
+}
+
+function memberRef(directory: Directory, id: string, removed: boolean) {
   return {
-    '@odata.type': isGroup ? '#microsoft.graph.group' : '#microsoft.graph.user',
+    '@odata.type': memberType(directory, id),
     id,
     ...(removed && { '@removed': { reason: 'deleted' } }),
   };

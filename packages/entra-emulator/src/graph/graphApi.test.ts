@@ -229,6 +229,7 @@ describe('Graph v1.0 routes, queries and error shapes', () => {
     expect(members.body.value.map((m: any) => m['@odata.type']).sort()).toEqual(
       [
         '#microsoft.graph.group',
+        '#microsoft.graph.servicePrincipal',
         '#microsoft.graph.user',
         '#microsoft.graph.user',
         '#microsoft.graph.user',
@@ -241,7 +242,7 @@ describe('Graph v1.0 routes, queries and error shapes', () => {
     const expanded = await get(
       `/groups?$filter=displayName eq 'payments'&$expand=members($select=id)`,
     );
-    expect(expanded.body.value[0].members).toHaveLength(4);
+    expect(expanded.body.value[0].members).toHaveLength(5);
   });
 
   it('/organization/{id}, /me and /me/memberOf', async () => {

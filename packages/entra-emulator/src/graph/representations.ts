@@ -1,4 +1,4 @@
-import { SeedGroup, SeedUser } from '../types';
+import { SeedApp, SeedGroup, SeedUser } from '../types';
 
 /** Properties Graph returns for a user when no `$select` is given. */
 export const DEFAULT_USER_PROPERTIES = [
@@ -53,6 +53,35 @@ export function groupResource(g: SeedGroup): GraphObject {
     securityEnabled: g.securityEnabled ?? true,
     groupTypes: [],
     visibility: null,
+  };
+}
+
+/**
+ * The Graph representation of a seeded app's service principal, with the
+ * properties Graph's `servicePrincipal` resource returns by default that a
+ * reader of group members uses. `tenantId`: where the app is registered.
+ */
+export function servicePrincipalResource(
+  app: SeedApp,
+  tenantId: string,
+): GraphObject {
+  const sp = app.servicePrincipal!;
+  return {
+    '@odata.type': '#microsoft.graph.servicePrincipal',
+    id: sp.id,
+    accountEnabled: sp.accountEnabled !== false,
+    appDisplayName: app.displayName,
+    appId: app.clientId,
+    appOwnerOrganizationId: tenantId,
+    displayName: app.displayName,
+    servicePrincipalNames: [
+      app.clientId,
+      `api://${app.clientId}`,
+      ...(app.identifierUris ?? []),
+    ],
+    servicePrincipalType: sp.servicePrincipalType ?? 'Application',
+    signInAudience: app.signInAudience ?? 'AzureADMyOrg',
+    tags: [],
   };
 }
 

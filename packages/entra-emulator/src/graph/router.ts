@@ -13,6 +13,7 @@ import {
   GraphObject,
   groupResource,
   project,
+  servicePrincipalResource,
   userResource,
 } from './representations';
 
@@ -27,11 +28,13 @@ const READ_GROUPS = [
   'GroupMember.Read.All',
   'Directory.Read.All',
 ];
+const READ_SERVICE_PRINCIPALS = ['Application.Read.All', 'Directory.Read.All'];
 
 /** Graph representations of the directory, rebuilt when the directory changes. */
 class GraphView {
   readonly users: GraphObject[];
   readonly groups: GraphObject[];
+  readonly servicePrincipals: GraphObject[];
   readonly byId = new Map<string, GraphObject>();
   readonly version: number;
 
@@ -39,7 +42,11 @@ class GraphView {
     this.version = ctx.directory.version;
     this.users = ctx.directory.users.map(userResource);
     this.groups = ctx.directory.groups.map(groupResource);
-    for (const o of [...this.users, ...this.groups]) this.byId.set(o.id, o);
+    this.servicePrincipals = [
+      ...ctx.directory.servicePrincipalsById.values(),
+    ].map(app => servicePrincipalResource(app, ctx.directory.tenantId));
+    for (const o of [...this.users, ...this.groups, ...this.servicePrincipals])
+      this.byId.set(o.id, o);
   }
 }
 
@@ -169,6 +176,26 @@ function dispatch(
     requirePermission(claims, READ_GROUPS);
     return answer.single(delta.answer(req, 'groups'));
   }
+  if (s[0] === 'servicePrincipals' && get) {
+    requirePermission(claims, READ_SERVICE_PRINCIPALS);
+    if (s.length === 1) {
+      return answer.list(view.servicePrincipals, { keepType: false });
+    }
+    if (s.length === 2 && s[1] === 'delta') {
+      return answer.single(delta.answer(req, 'servicePrincipals'));
+    }
+    const sp = ctx.directory.servicePrincipalsById.get(s[1]);
+    if (!sp) throw graphErrors.notFound(s[1]);
+    if (s.length === 2) {
+      return answer.single(
+        project(view.byId.get(s[1])!, readSelect(req), false),
+      );
+    }
+    if (s[2] === 'memberOf' && s.length === 3) {
+      const groups = ctx.directory.memberOf(s[1]).map(id => view.byId.get(id)!);
+      return answer.list(groups, { keepType: true });
+    }
+  }
   if (s[0] === 'users' && s.length >= 2) {
     const user = ctx.directory.findUser(s[1]);
     const self = user && user.id === claims.oid;
@@ -209,6 +236,7 @@ function dispatch(
       const type = {
         'microsoft.graph.user': '#microsoft.graph.user',
         'microsoft.graph.group': '#microsoft.graph.group',
+        'microsoft.graph.servicePrincipal': '#microsoft.graph.servicePrincipal',
       }[cast];
       if (!type) throw graphErrors.noRoute(cast);
       return answer.list(

@@ -74,7 +74,9 @@ export function checkAppAudience(
   if (authority.tenantId === undefined) {
     throw aadsts.notMultiTenant(app.clientId, app.displayName);
   }
-  if (authority.tenantId !== ctx.directory.tenantId) {
+  const home =
+    ctx.directory.tenantOfApp(app.clientId) ?? ctx.directory.tenantId;
+  if (authority.tenantId !== home) {
     const tenant = ctx.directory.findTenant(authority.tenantId)!;
     throw aadsts.unknownClient(app.clientId, tenant.displayName);
   }

@@ -307,6 +307,13 @@ export const aadsts = {
       900144,
       `The request body must contain the following parameter: '${name}'.`,
     ),
+  servicePrincipalDisabled: (clientId: string, displayName: string) =>
+    new EntraOAuthError(
+      400,
+      'unauthorized_client',
+      7000112,
+      `Application '${clientId}'(${displayName}) is disabled.`,
+    ),
   accountDisabled: () =>
     new EntraOAuthError(
       400,

@@ -56,7 +56,7 @@ export function tokenEndpoint(ctx: EmulatorContext) {
         case 'client_credentials':
           // An app-only token needs a tenant; `/common` names none.
           if (!authority.tenantId) throw aadsts.noTenantInRequest();
-          result = clientCredentials(ctx, authed, body);
+          result = clientCredentials(ctx, authority.tenantId, authed, body);
           break;
         case JWT_BEARER:
           result = onBehalfOf(ctx, authority, authed, body);
@@ -150,10 +150,14 @@ function refreshToken(
 
 function clientCredentials(
   ctx: EmulatorContext,
+  tenantId: string,
   authed: AuthenticatedClient,
   body: Record<string, string>,
 ) {
   const client = authed.app;
+  if (client.servicePrincipal?.accountEnabled === false) {
+    throw aadsts.servicePrincipalDisabled(client.clientId, client.displayName);
+  }
   if (!body.scope) throw aadsts.missingParameter('scope');
   const { resource, roles } = ctx.resources.resolveApplication(
     client,
@@ -168,6 +172,7 @@ function clientCredentials(
       resource,
       roles,
       clientAuth: authed.method,
+      tenantId,
     }),
   };
 }

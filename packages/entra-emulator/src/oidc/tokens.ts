@@ -20,9 +20,16 @@ export function pairwiseSub(oid: string, appId: string, tid: string): string {
     .slice(0, 43);
 }
 
-/** The object id of an application's service principal in the tenant. */
-export function servicePrincipalId(clientId: string): string {
-  return deterministicGuid(`service-principal/${clientId}`);
+/**
+ * The object id of an application's service principal: the seeded one when
+ * the app is a Graph object (a group member), else one derived from its
+ * client id, stable across runs.
+ */
+export function servicePrincipalId(app: SeedApp): string {
+  return (
+    app.servicePrincipal?.id ??
+    deterministicGuid(`service-principal/${app.clientId}`)
+  );
 }
 
 /** The tenant a person belongs to: what their tokens' `iss` and `tid` name. */
@@ -134,7 +141,13 @@ export function issueUserAccessToken(
   });
 }
 
-/** An app-only access token (client credentials), carrying `roles`. */
+/**
+ * An app-only access token (client credentials), as Entra's v2.0 format has
+ * it: `aud` the resource's client id (a GUID, never the `api://` URI, which
+ * only v1.0 tokens carry), `iss`/`tid` of the tenant asked, `oid` = `sub` =
+ * the caller's service principal, `azp` its app id, `idtyp: app`, and
+ * `roles` the app roles of the resource assigned to that service principal.
+ */
 export function issueAppAccessToken(
   ctx: EmulatorContext,
   opts: {
@@ -142,11 +155,13 @@ export function issueAppAccessToken(
     resource: Resource;
     roles: string[];
     clientAuth?: ClientAuthMethod;
+    /** The tenant of the authority asked; the home tenant when absent. */
+    tenantId?: string;
   },
 ): string {
-  const spId = servicePrincipalId(opts.client.clientId);
+  const spId = servicePrincipalId(opts.client);
   return signJwt(ctx.key, {
-    ...baseClaims(ctx, opts.resource.appId),
+    ...baseClaims(ctx, opts.resource.appId, opts.tenantId),
     oid: spId,
     sub: spId,
     azp: opts.client.clientId,

@@ -12,7 +12,7 @@ import {
  * direct membership that was added or removed.
  */
 export type DirectoryChange =
-  | { seq: number; kind: 'user' | 'group'; id: string }
+  | { seq: number; kind: 'user' | 'group' | 'servicePrincipal'; id: string }
   | { seq: number; kind: 'member'; groupId: string; memberId: string };
 
 /** A person and the tenant they belong to. */
@@ -34,6 +34,10 @@ export class Directory {
   private readonly directMemberOf = new Map<string, string[]>();
   private readonly transitiveCache = new Map<string, string[]>();
   private readonly appsByClientId = new Map<string, SeedApp>();
+  /** The tenant each application (home or `otherTenants`) is registered in. */
+  private readonly appTenants = new Map<string, string>();
+  /** Home apps with a service principal in Graph, by its object id. */
+  readonly servicePrincipalsById = new Map<string, SeedApp>();
   /** People of `otherTenants`, by lower-cased id and UPN. */
   private readonly foreignAccounts = new Map<string, Account>();
   /** Increases with every change, so views built from the directory know when to rebuild. */
@@ -61,8 +65,18 @@ export class Directory {
     this.users = seed.users;
     this.groups = seed.groups;
     this.reindex();
-    for (const a of seed.apps) this.appsByClientId.set(a.clientId, a);
+    for (const a of seed.apps) {
+      this.appsByClientId.set(a.clientId, a);
+      this.appTenants.set(a.clientId, seed.tenant.id);
+      if (a.servicePrincipal) {
+        this.servicePrincipalsById.set(a.servicePrincipal.id, a);
+      }
+    }
     for (const t of seed.otherTenants ?? []) {
+      for (const a of t.apps ?? []) {
+        this.appsByClientId.set(a.clientId, a);
+        this.appTenants.set(a.clientId, t.tenant.id);
+      }
       for (const user of t.users) {
         const account = { user, tenantId: t.tenant.id };
         this.foreignAccounts.set(user.id.toLowerCase(), account);
@@ -197,11 +211,20 @@ export class Directory {
     this.reindex();
   }
 
-  /** Makes a user or group a direct member of a group (nesting, for a group). */
+  /**
+   * Makes a user, group (nesting) or service principal a direct member of a
+   * group.
+   */
   addMember(groupId: string, memberId: string): void {
     const group = this.requireGroup(groupId);
-    if (!this.usersById.has(memberId) && !this.groupsById.has(memberId)) {
-      throw new Error(`No user or group with id ${memberId}`);
+    if (
+      !this.usersById.has(memberId) &&
+      !this.groupsById.has(memberId) &&
+      !this.servicePrincipalsById.has(memberId)
+    ) {
+      throw new Error(
+        `No user, group or service principal with id ${memberId}`,
+      );
     }
     if (group.members.includes(memberId)) return;
     this.pushMember(group, memberId);
@@ -251,7 +274,7 @@ export class Directory {
 
   private record(
     change:
-      | { kind: 'user' | 'group'; id: string }
+      | { kind: 'user' | 'group' | 'servicePrincipal'; id: string }
       | { kind: 'member'; groupId: string; memberId: string },
   ) {
     this.changes.push({ ...change, seq: ++this.changeSeq } as DirectoryChange);
@@ -270,6 +293,36 @@ export class Directory {
       this.record({ kind: 'user', id: user.id });
     this.reindex();
     return user;
+  }
+
+  /**
+   * Disables or re-enables a service principal (by object id, app id or
+   * seed key), as an admin does in Entra: a disabled one gets no tokens
+   * (AADSTS7000112) and Graph shows `accountEnabled: false`.
+   */
+  setServicePrincipalEnabled(idOrAppId: string, enabled: boolean): SeedApp {
+    const app = this.findServicePrincipal(idOrAppId);
+    if (!app) throw new Error(`No service principal ${idOrAppId}`);
+    app.servicePrincipal!.accountEnabled = enabled;
+    this.record({ kind: 'servicePrincipal', id: app.servicePrincipal!.id });
+    this.reindex();
+    return app;
+  }
+
+  /** A home app that has a service principal in Graph, by SP id, app id or key. */
+  findServicePrincipal(idOrAppId: string): SeedApp | undefined {
+    const key = idOrAppId.toLowerCase();
+    return [...this.servicePrincipalsById.values()].find(
+      a =>
+        a.servicePrincipal!.id.toLowerCase() === key ||
+        a.clientId.toLowerCase() === key ||
+        a.key.toLowerCase() === key,
+    );
+  }
+
+  /** The tenant an application is registered in (home or one of `otherTenants`). */
+  tenantOfApp(clientId: string): string | undefined {
+    return this.appTenants.get(clientId);
   }
 
   private requireGroup(id: string): SeedGroup {
@@ -303,10 +356,12 @@ export class Directory {
     return this.seed.tenant.id;
   }
 
+  /** The home tenant's applications: the resources tokens can be issued for. */
   get apps(): SeedApp[] {
     return this.seed.apps;
   }
 
+  /** A client by its id, in any tenant ({@link Directory.tenantOfApp} says which). */
   app(clientId: string): SeedApp | undefined {
     return this.appsByClientId.get(clientId);
   }

@@ -54,6 +54,25 @@ function normalizeSeed(raw: EmulatorSeed): LoadedSeed {
     byKey.set(g.id.toLowerCase(), g.id);
     byKey.set(g.displayName.toLowerCase(), g.id);
   }
+  // An app with a service principal may be a group member, named by its
+  // key or by the service principal's object id.
+  for (const a of raw.apps ?? []) {
+    if (!a.servicePrincipal) continue;
+    const spId = a.servicePrincipal.id;
+    if (!isGuid(spId)) {
+      throw new Error(
+        `Seed app '${a.key}' servicePrincipal.id must be a GUID (the oid of its app-only tokens)`,
+      );
+    }
+    for (const key of [spId.toLowerCase(), a.key.toLowerCase()]) {
+      if (byKey.has(key) && byKey.get(key) !== spId) {
+        throw new Error(
+          `Seed app '${a.key}': '${key}' already names a user or group`,
+        );
+      }
+      byKey.set(key, spId);
+    }
+  }
   const resolved = groups.map(g => ({
     ...g,
     members: (g.members ?? []).map(ref => {
@@ -69,7 +88,17 @@ function normalizeSeed(raw: EmulatorSeed): LoadedSeed {
   const otherTenants = (raw.otherTenants ?? []).map(t => ({
     tenant: t.tenant,
     users: t.users ?? [],
+    apps: (t.apps ?? []).map(normalizeApp),
   }));
+  const clientIds = new Set<string>();
+  for (const a of [...(raw.apps ?? []), ...otherTenants.flatMap(t => t.apps)]) {
+    // Client ids are unique across Entra, and the token endpoint looks
+    // clients up by them before it knows the tenant.
+    if (clientIds.has(a.clientId.toLowerCase())) {
+      throw new Error(`Seed client id ${a.clientId} is used twice`);
+    }
+    clientIds.add(a.clientId.toLowerCase());
+  }
   const tenantIds = new Set([raw.tenant.id.toLowerCase()]);
   const userIds = new Set(users.map(u => u.id.toLowerCase()));
   for (const t of otherTenants) {

@@ -17,3 +17,5 @@ export {
   postToken,
   redeem,
 } from './tokens';
+export { pipelineApp, pipelineAppToken } from './pipelines';
+export type { PipelineKey } from './pipelines';
