@@ -30,6 +30,7 @@ import List from '@material-ui/core/List';
 import ListItem from '@material-ui/core/ListItem';
 import ListItemText from '@material-ui/core/ListItemText';
 import Typography from '@material-ui/core/Typography';
+import { AgentGrantsCard } from './AgentGrantsCard';
 import {
   groupsOnlyReason,
   memberOfAny,
@@ -329,6 +330,9 @@ export function MyAccessPage() {
               ))}
             </List>
           </InfoCard>
+        </Grid>
+        <Grid item xs={12} md={6}>
+          <AgentGrantsCard />
         </Grid>
       </Grid>
     </Content>
