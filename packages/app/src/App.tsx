@@ -6,6 +6,7 @@ import { signInModule } from './modules/signIn';
 import { entraOrgStatusModule } from './modules/entraOrgStatus';
 import { accessPlugin, catalogAccessModule } from './modules/access';
 import { deployIdentityModule } from './modules/deployIdentity';
+import { agentConsentModule } from './modules/agentConsent';
 
 export default createApp({
   features: [
@@ -17,5 +18,6 @@ export default createApp({
     accessPlugin,
     catalogAccessModule,
     deployIdentityModule,
+    agentConsentModule,
   ],
 });
