@@ -352,6 +352,13 @@ function listen(
   server: http.Server | https.Server,
   port: number,
 ): Promise<void> {
+  // Idle keep-alive sockets stay open for a minute (Node's default is 5 s).
+  // A client whose event loop is busy (RSA key generation in a test, a
+  // loaded CI machine) past the server's timeout reuses a socket the server
+  // has just closed and gets ECONNRESET; Entra's front ends keep idle
+  // connections far longer than 5 s too. close() ends them all at once.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, BIND_ADDRESS, () => {
