@@ -6,6 +6,8 @@
  * back is what the same person gets from the REST API, with
  * `restrictReadToOwners: [Resource]` hiding payments' database from Rosa.
  */
+import { mockServices } from '@backstage/backend-test-utils';
+import { loadSeed } from '@internal/entra-emulator';
 import type { EntraEmulator } from '@internal/entra-emulator';
 import { startTestEmulator } from '@internal/entra-emulator/testUtils';
 import {
@@ -27,6 +29,14 @@ describe('an MCP agent acting for a person', () => {
   let stopBackend: () => Promise<void>;
   const tokens = {} as Record<Person, string>;
   const agents = {} as Record<Person, ConnectedAgent>;
+  /** Audit events the MCP guard emitted. */
+  const audited: any[] = [];
+  const auditor = mockServices.auditor.mock({
+    async createEvent(event: any) {
+      if (event.eventId === 'agent-tool-call') audited.push(event);
+      return { success: async () => {}, fail: async () => {} };
+    },
+  });
 
   const rest = async (who: Person, path: string) => {
     const res = await fetch(`${baseUrl}${path}`, {
@@ -86,6 +96,7 @@ describe('an MCP agent acting for a person', () => {
     const started = await startAgentBackend({
       emulator,
       agentClientIds: [host.clientId],
+      features: [auditor.factory],
     });
     baseUrl = started.baseUrl;
     stopBackend = () => started.backend.stop();
@@ -248,5 +259,29 @@ describe('an MCP agent acting for a person', () => {
     expect((await api('rosa', 'GET', '/grants')).body.items).toEqual([]);
     // Carla's agent is untouched.
     await expect(agents.carla.client.listTools()).resolves.toBeTruthy();
+  });
+
+  it('audits each tool call with the client, tool, person, oid and tid', async () => {
+    audited.length = 0;
+    await queryTool('carla', { kind: 'component' });
+    expect(audited).toEqual([
+      expect.objectContaining({
+        eventId: 'agent-tool-call',
+        meta: {
+          tool: 'catalog.query-catalog-entities',
+          clientId: host.clientId,
+          clientName: 'Test Agent',
+          grantId: expect.any(String),
+          entityRef: 'user:default/carla.chen',
+          oid: loadSeed().users.find(
+            u => u.userPrincipalName === PEOPLE.carla.upn,
+          )!.id,
+          tid: emulator.tenantId,
+        },
+      }),
+    ]);
+    // tools/list is not a tool call.
+    await agents.carla.client.listTools();
+    expect(audited).toHaveLength(1);
   });
 });

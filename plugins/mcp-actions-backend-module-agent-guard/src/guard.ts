@@ -66,8 +66,13 @@ export function createAgentGuard(options: {
   auditor: AuditorService;
   logger: LoggerService;
   introspect: (token: string) => Promise<Introspection>;
+  /** The person's Entra object id and tenant, for the audit record. */
+  entraIdentity: (
+    userEntityRef: string,
+  ) => Promise<{ oid?: string; tid?: string }>;
 }) {
-  const { httpAuth, auth, auditor, logger, introspect } = options;
+  const { httpAuth, auth, auditor, logger, introspect, entraIdentity } =
+    options;
   const parseJson = express.json({ limit: '1mb' });
 
   const refuse = (res: Response, message: string) =>
@@ -117,7 +122,13 @@ export function createAgentGuard(options: {
     await new Promise<void>((resolve, reject) =>
       parseJson(req, res, err => (err ? reject(err) : resolve())),
     );
-    for (const call of toolCalls(req.body)) {
+    const calls = toolCalls(req.body);
+    const person = calls.length
+      ? await entraIdentity(credentials.principal.userEntityRef).catch(
+          () => ({} as { oid?: string; tid?: string }),
+        )
+      : {};
+    for (const call of calls) {
       const event = await auditor.createEvent({
         eventId: 'agent-tool-call',
         severityLevel: 'medium',
@@ -128,6 +139,8 @@ export function createAgentGuard(options: {
           clientName: grant.clientName,
           grantId: grant.grantId,
           entityRef: credentials.principal.userEntityRef,
+          oid: person.oid,
+          tid: person.tid,
         },
       });
       res.once('finish', () =>

@@ -2,7 +2,11 @@ import {
   coreServices,
   createBackendModule,
 } from '@backstage/backend-plugin-api';
+import { catalogServiceRef } from '@backstage/plugin-catalog-node';
 import { createAgentGuard, createIntrospectClient } from './guard';
+
+/** The annotation sign-in matches a person's Entra object id (oid) on. */
+const ENTRA_USER_ID = 'graph.microsoft.com/user-id';
 
 /**
  * Checks every MCP call by a person's token against the agent access grant
@@ -20,8 +24,26 @@ export const mcpActionsModuleAgentGuard = createBackendModule({
         auditor: coreServices.auditor,
         discovery: coreServices.discovery,
         logger: coreServices.logger,
+        config: coreServices.rootConfig,
+        catalog: catalogServiceRef,
       },
-      async init({ httpRouter, httpAuth, auth, auditor, discovery, logger }) {
+      async init({
+        httpRouter,
+        httpAuth,
+        auth,
+        auditor,
+        discovery,
+        logger,
+        config,
+        catalog,
+      }) {
+        // Sign-in admits only this tenant's people (tid is checked against
+        // it), so it is every signed-in person's tid.
+        const environment =
+          config.getOptionalString('auth.environment') ?? 'development';
+        const tid = config.getOptionalString(
+          `auth.providers.microsoft.${environment}.tenantId`,
+        );
         // Modules initialise before their plugin: this runs first.
         httpRouter.use(
           createAgentGuard({
@@ -30,6 +52,12 @@ export const mcpActionsModuleAgentGuard = createBackendModule({
             auditor,
             logger,
             introspect: createIntrospectClient({ auth, discovery }),
+            async entraIdentity(userEntityRef) {
+              const user = await catalog.getEntityByRef(userEntityRef, {
+                credentials: await auth.getOwnServiceCredentials(),
+              });
+              return { oid: user?.metadata.annotations?.[ENTRA_USER_ID], tid };
+            },
           }),
         );
       },
