@@ -127,8 +127,8 @@ fi
 # Declarations, TypeScript sources, documentation, source maps.
 find . -type f \( -name '*.d.ts' -o -name '*.d.mts' -o -name '*.d.cts' -o -name '*.tsbuildinfo' \
   -o -name '*.ts' -o -name '*.tsx' -o -name '*.mts' -o -name '*.cts' \
-  -o -iname 'README' -o -iname 'README.*' -o -iname 'CHANGELOG' -o -iname 'CHANGELOG.*' \
-  -o -iname 'HISTORY.md' -o -iname '*.md' -o -iname '*.markdown' \) \
+  -o -iname 'README' -o -iname 'README.txt' -o -iname 'README.rst' \
+  -o -iname 'CHANGELOG' -o -iname 'CHANGELOG.txt' -o -iname '*.md' -o -iname '*.markdown' \) \
   \! -iname 'LICEN[CS]E*' \! -iname 'NOTICE*' \! -iname 'COPYING*' -delete
 if [ "$keep_maps" = 0 ]; then
   find . -type f -name '*.map' -delete
