@@ -86,6 +86,8 @@ export async function startAgentBackend(options: {
   agentClientIds: string[];
   features?: BackendFeature[];
   config?: object;
+  /** More catalog entities beside {@link agentTestEntities}. */
+  extraEntities?: Entity[];
 }) {
   const { emulator, agentClientIds } = options;
   const backend = await startTestBackend({
@@ -136,7 +138,7 @@ export async function startAgentBackend(options: {
       fixedEntityProvider({
         name: 'agent-test-entities',
         locationKey: 'agent-test',
-        entities: agentTestEntities(),
+        entities: [...agentTestEntities(), ...(options.extraEntities ?? [])],
       }),
       permissionPlugin,
       permissionModuleOwnershipPolicy,
