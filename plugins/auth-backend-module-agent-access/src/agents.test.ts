@@ -284,4 +284,19 @@ describe('an MCP agent acting for a person', () => {
     await agents.carla.client.listTools();
     expect(audited).toHaveLength(1);
   });
+
+  it("lets an admin revoke someone else's grant, which stops that agent", async () => {
+    // Admins list only their own grants...
+    const own = (await api('ada', 'GET', '/grants')).body.items;
+    expect(own).toHaveLength(1);
+    const [carlasGrant] = (await api('carla', 'GET', '/grants')).body.items;
+    expect(own[0].id).not.toBe(carlasGrant.id);
+    // ...but may revoke anyone's.
+    expect(
+      (await api('ada', 'DELETE', `/grants/${carlasGrant.id}`)).status,
+    ).toBe(204);
+    const { access_token } = agents.carla.provider.tokens()!;
+    expect(await mcpStatus(`Bearer ${access_token}`)).toBe(401);
+    expect((await api('carla', 'GET', '/grants')).body.items).toEqual([]);
+  });
 });

@@ -29,10 +29,11 @@ import permissionModuleOwnershipPolicy from '@internal/plugin-permission-backend
 import mcpActionsModuleAgentGuard from '@internal/plugin-mcp-actions-backend-module-agent-guard';
 import { authModuleAgentAccess } from '../module';
 
-/** The seeded people the agent tests act for, and the group each is in. */
+/** The seeded people the agent tests act for, and the group each is in (Ada is a portal admin). */
 export const PEOPLE = {
   carla: { upn: 'carla.chen@contoso.example', group: 'payments' },
   rosa: { upn: 'rosa.ruiz@contoso.example', group: 'data' },
+  ada: { upn: 'ada.admin@contoso.example', group: 'platform-admins' },
 } as const;
 
 const doc = (kind: string, name: string, spec: object, extra = {}) => ({
@@ -59,7 +60,7 @@ export function agentTestEntities(): Entity[] {
       { annotations: { [ENTRA_USER_ID_ANNOTATION]: user.id } },
     );
   });
-  const groups = ['payments', 'data'].map(name =>
+  const groups = ['payments', 'data', 'platform-admins'].map(name =>
     doc('Group', name, { type: 'team', children: [] }),
   );
   return [
