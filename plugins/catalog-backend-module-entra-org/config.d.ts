@@ -53,9 +53,28 @@ export interface Config {
             /**
              * How often to poll, e.g. `{ seconds: 30 }` (the default) or an
              * ISO duration (`PT30S`); at least one second. Each quiet poll
-             * costs two Graph requests.
+             * costs three Graph requests (two with service principals off).
              */
             frequency?: HumanDuration | string;
+          };
+          /**
+           * Service principals (pipelines, agents' apps) that are direct
+           * members of ingested groups become User entities labelled
+           * `entra.microsoft.com/principal-type: service-principal`, with
+           * `graph.microsoft.com/service-principal-id` and
+           * `graph.microsoft.com/app-id` and never
+           * `graph.microsoft.com/user-id`, so no one can sign in as one.
+           * Needs the Application.Read.All application permission (without
+           * it Graph sends such members without their app id).
+           */
+          servicePrincipals?: {
+            /** Whether to ingest them. Default true. */
+            enabled?: boolean;
+            /**
+             * `servicePrincipalType` values to ingest. Default
+             * `[Application, ManagedIdentity]`.
+             */
+            types?: string[];
           };
           deletionGuard?: {
             /**
@@ -64,7 +83,8 @@ export interface Config {
              * ingested that one run may remove. A run removing more is
              * refused and the catalog kept; an admin can allow one run past
              * it. Delta polls are held to the sum of what they removed since
-             * the last full round. Default 0.2.
+             * the last full round. Service principals are guarded on their
+             * own, and a run may always remove up to 5 of them. Default 0.2.
              */
             maxDeletionShare?: number;
           };

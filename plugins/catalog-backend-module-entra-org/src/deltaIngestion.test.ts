@@ -135,9 +135,10 @@ describe('Delta ingestion against the emulator', () => {
     await tickAndCompare(d);
     expect(d.catalog.mutations).toEqual(['full']);
 
-    // No change: two Graph requests (users/delta, groups/delta), no mutation.
+    // No change: three Graph requests (users/delta, groups/delta,
+    // servicePrincipals/delta), no mutation.
     const quiet = await tickAndCompare(d, 'unchanged');
-    expect(quiet.graph.requests).toBe(2);
+    expect(quiet.graph.requests).toBe(3);
     expect(d.catalog.mutations).toEqual(['full']);
 
     const members = emulator.seed.users.filter(

@@ -6,6 +6,15 @@ import {
 import { Knex } from 'knex';
 import * as MicrosoftGraph from '@microsoft/microsoft-graph-types';
 import { ResilientGraphClient } from './graphClient';
+import {
+  SERVICE_PRINCIPAL_SELECT,
+  SERVICE_PRINCIPAL_TYPE,
+  ServicePrincipalMember,
+  servicePrincipalOf,
+} from './servicePrincipals';
+
+/** What a group's direct member is. */
+export type MemberKind = 'user' | 'group' | 'servicePrincipal';
 
 /**
  * What the provider knows of the directory, as Graph answered the reader:
@@ -21,17 +30,27 @@ export interface DirectorySnapshot {
     string,
     {
       group: MicrosoftGraph.Group;
-      /** Direct members: object id to `user` or `group`. */
-      members: Record<string, 'user' | 'group'>;
+      /** Direct members: object id to `user`, `group` or `servicePrincipal`. */
+      members: Record<string, MemberKind>;
     }
   >;
   photos: Record<string, string>;
+  /**
+   * Service principals seen among group members, by object id. Absent in
+   * snapshots saved before they were ingested.
+   */
+  servicePrincipals?: Record<string, ServicePrincipalMember>;
 }
 
 /** Where the next delta round starts from, per resource. */
 export interface DeltaCursor {
   usersLink: string;
   groupsLink: string;
+  /**
+   * `/servicePrincipals/delta`: how a disabled pipeline is noticed between
+   * full rounds. Absent when service principals are off, or Graph refused it.
+   */
+  servicePrincipalsLink?: string;
   /** When these links were last answered (the cursor's age on the status card). */
   syncedAt: string;
 }
@@ -51,11 +70,25 @@ export class DeltaTokenExpiredError extends Error {
 const GROUP_TYPE = '#microsoft.graph.group';
 
 function emptySnapshot(): DirectorySnapshot {
-  return { organization: {}, users: {}, groups: {}, photos: {} };
+  return {
+    organization: {},
+    users: {},
+    groups: {},
+    photos: {},
+    servicePrincipals: {},
+  };
 }
 
-function memberKind(member: { '@odata.type'?: string }): 'user' | 'group' {
-  return member['@odata.type'] === GROUP_TYPE ? 'group' : 'user';
+/**
+ * A member's kind by its `@odata.type`. Anything that is neither a group nor
+ * a service principal is taken for a user, as upstream's reader does.
+ */
+function memberKind(member: { '@odata.type'?: string }): MemberKind {
+  if (member['@odata.type'] === GROUP_TYPE) return 'group';
+  if (member['@odata.type'] === SERVICE_PRINCIPAL_TYPE) {
+    return 'servicePrincipal';
+  }
+  return 'user';
 }
 
 /** Drops Graph's annotations (`@odata.type`, `members@delta`, …). */
@@ -104,7 +137,15 @@ export function recordingClient(client: MicrosoftGraphClient): {
         queryMode,
         signal,
       )) {
-        if (member.id) entry.members[member.id] = memberKind(member);
+        if (member.id) {
+          const kind = memberKind(member);
+          entry.members[member.id] = kind;
+          if (kind === 'servicePrincipal') {
+            snapshot.servicePrincipals![member.id] = servicePrincipalOf(
+              member as Record<string, any>,
+            );
+          }
+        }
         yield member;
       }
     },
@@ -145,6 +186,9 @@ export function snapshotClient(
       for (const [id, kind] of Object.entries(members)) {
         yield {
           '@odata.type': `#microsoft.graph.${kind}`,
+          // What the service principal entities are built from; users and
+          // groups are joined by id.
+          ...(kind === 'servicePrincipal' && snapshot.servicePrincipals?.[id]),
           id,
         } as GroupMember;
       }
@@ -172,7 +216,10 @@ async function graphFailure(url: string, response: Response): Promise<Error> {
   } catch {
     // not JSON
   }
-  const what = new URL(url).pathname.replace(/^.*\/(users|groups)\//, '$1/');
+  const what = new URL(url).pathname.replace(
+    /^.*\/(users|groups|servicePrincipals)\//,
+    '$1/',
+  );
   if (
     response.status === 410 ||
     code === 'syncStateNotFound' ||
@@ -239,10 +286,39 @@ export async function latestDeltaLink(
   }
 }
 
+/**
+ * Reads service principals a delta round found in groups but the snapshot
+ * has no properties for (`members@delta` carries only `id` and type), into
+ * the snapshot. One that Graph no longer has (404) leaves its groups.
+ */
+export async function readMissingServicePrincipals(
+  client: ResilientGraphClient,
+  graphBase: string,
+  snapshot: DirectorySnapshot,
+  ids: string[],
+  signal?: AbortSignal,
+): Promise<void> {
+  const sps = (snapshot.servicePrincipals ??= {});
+  for (const id of ids) {
+    const url = `${graphBase}/servicePrincipals/${encodeURIComponent(
+      id,
+    )}?$select=${SERVICE_PRINCIPAL_SELECT.join(',')}`;
+    const response = await client.requestRaw(url, undefined, 0, signal);
+    if (response.status === 404) {
+      for (const g of Object.values(snapshot.groups)) delete g.members[id];
+      continue;
+    }
+    if (!response.ok) throw await graphFailure(url, response);
+    sps[id] = servicePrincipalOf(await response.json());
+  }
+}
+
 /** What one delta round changed in the snapshot, by Graph object. */
 export interface SnapshotChanges {
   users: number;
   groups: number;
+  /** Known service principals Graph reported changed (absent when none). */
+  servicePrincipals?: number;
 }
 
 /**
@@ -254,9 +330,21 @@ export function applyDelta(
   snapshot: DirectorySnapshot,
   users: Array<Record<string, any>>,
   groups: Array<Record<string, any>>,
-): SnapshotChanges {
+  servicePrincipals: Array<Record<string, any>> = [],
+): SnapshotChanges & { unknownServicePrincipals: string[] } {
   const changedUsers = new Set<string>();
   const changedGroups = new Set<string>();
+  const changedSps = new Set<string>();
+  const sps = (snapshot.servicePrincipals ??= {});
+  // Only those already in ingested groups: the tenant's other service
+  // principals (Microsoft's own apps among them) are none of ours.
+  for (const item of servicePrincipals) {
+    const id = String(item.id);
+    if (!(id in sps)) continue;
+    changedSps.add(id);
+    if (item['@removed']) delete sps[id];
+    else sps[id] = { ...sps[id], ...servicePrincipalOf(item) };
+  }
   for (const item of users) {
     const id = String(item.id);
     changedUsers.add(id);
@@ -285,7 +373,22 @@ export function applyDelta(
       else entry.members[member.id] = memberKind(member);
     }
   }
-  return { users: changedUsers.size, groups: changedGroups.size };
+  // Members whose properties the snapshot lacks (new in a group, or gone
+  // from Graph); the poll reads them.
+  const unknownServicePrincipals = new Set<string>();
+  for (const { members } of Object.values(snapshot.groups)) {
+    for (const [id, kind] of Object.entries(members)) {
+      if (kind === 'servicePrincipal' && !(id in sps)) {
+        unknownServicePrincipals.add(id);
+      }
+    }
+  }
+  return {
+    users: changedUsers.size,
+    groups: changedGroups.size,
+    ...(changedSps.size && { servicePrincipals: changedSps.size }),
+    unknownServicePrincipals: [...unknownServicePrincipals],
+  };
 }
 
 const TABLE = 'entra_org_delta_state';

@@ -46,6 +46,7 @@ const kindValidators: Record<string, KindValidator> = {
 const OBJECT_ID_ANNOTATIONS = [
   'graph.microsoft.com/user-id',
   'graph.microsoft.com/group-id',
+  'graph.microsoft.com/service-principal-id',
   'graph.microsoft.com/tenant-id',
 ];
 

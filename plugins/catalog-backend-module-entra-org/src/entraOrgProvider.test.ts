@@ -101,8 +101,12 @@ async function setup(
   return { provider, catalog, store, retries, logger };
 }
 
+/** People: Users with a user id (pipelines' Users have a service principal id instead). */
 const users = (entities: Entity[]) =>
-  entities.filter((e): e is UserEntity => e.kind === 'User');
+  entities.filter(
+    (e): e is UserEntity =>
+      e.kind === 'User' && !!e.metadata.annotations?.[USER_ID],
+  );
 const groups = (entities: Entity[]) =>
   entities.filter((e): e is GroupEntity => e.kind === 'Group');
 

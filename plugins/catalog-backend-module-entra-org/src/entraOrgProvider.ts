@@ -30,10 +30,20 @@ import {
   DirectorySnapshot,
   latestDeltaLink,
   readDelta,
+  readMissingServicePrincipals,
   recordingClient,
   snapshotClient,
 } from './deltaSync';
 import { ResilientGraphClient } from './graphClient';
+import {
+  DEFAULT_SERVICE_PRINCIPAL_TYPES,
+  isServicePrincipalEntity,
+  SERVICE_PRINCIPAL_ID_ANNOTATION,
+  SERVICE_PRINCIPAL_SELECT,
+  servicePrincipalCollector,
+  servicePrincipalEntities,
+  ServicePrincipalPolicy,
+} from './servicePrincipals';
 import {
   DeltaPollStatus,
   IngestionCounts,
@@ -69,6 +79,11 @@ export interface EntraOrgProviderOptions {
   maxDeletionShare?: number;
   /** Whether B2B guests become catalog users (default exclude). */
   guests?: GuestPolicy;
+  /**
+   * Which service principals that are members of ingested groups become
+   * User entities (default: enabled, types Application and ManagedIdentity).
+   */
+  servicePrincipals?: ServicePrincipalPolicy;
   /** Backoff after failures; `maxMs` is normally the schedule's frequency. */
   failureBackoff?: { initialMs: number; maxMs: number };
   /**
@@ -135,8 +150,11 @@ export function entraOrgLocationKey(providerId: string): string {
 }
 
 interface OrgRead {
+  /** People. */
   users: UserEntity[];
   groups: GroupEntity[];
+  /** Pipelines and other apps in ingested groups, as User entities. */
+  servicePrincipals: UserEntity[];
   rejected: RejectedEntity[];
 }
 
@@ -151,7 +169,11 @@ interface Derived {
 
 function derive(revision: string, read: OrgRead): Derived {
   const entities = new Map<string, { entity: Entity; json: string }>();
-  for (const entity of [...read.users, ...read.groups]) {
+  for (const entity of [
+    ...read.users,
+    ...read.servicePrincipals,
+    ...read.groups,
+  ]) {
     entities.set(stringifyEntityRef(entity), {
       entity,
       json: JSON.stringify(entity),
@@ -175,9 +197,15 @@ function objectsOf(derived: Derived) {
   const users = new Set<string>();
   const groups = new Set<string>();
   const memberships = new Set<string>();
+  const servicePrincipals = new Set<string>();
   for (const [ref, { entity }] of derived.entities) {
     const id = idByRef.get(ref);
-    if (entity.kind === 'User') {
+    if (entity.kind === 'User' && isServicePrincipalEntity(entity)) {
+      // Counted on their own; their memberships are not people's.
+      const spId =
+        entity.metadata.annotations?.[SERVICE_PRINCIPAL_ID_ANNOTATION];
+      if (spId) servicePrincipals.add(spId);
+    } else if (entity.kind === 'User') {
       if (id) users.add(id);
       for (const g of (entity as UserEntity).spec.memberOf ?? []) {
         const gid = idByRef.get(g);
@@ -193,7 +221,7 @@ function objectsOf(derived: Derived) {
       }
     }
   }
-  return { users, groups, memberships };
+  return { users, groups, memberships, servicePrincipals };
 }
 
 function removedCounts(before: Derived, after: Derived): Counts {
@@ -206,6 +234,7 @@ function removedCounts(before: Derived, after: Derived): Counts {
     users: gone(b.users, a.users),
     groups: gone(b.groups, a.groups),
     memberships: gone(b.memberships, a.memberships),
+    servicePrincipals: gone(b.servicePrincipals, a.servicePrincipals),
   };
 }
 
@@ -235,7 +264,26 @@ const KIND_TEXT: Record<keyof Counts, string> = {
   users: 'users',
   groups: 'groups',
   memberships: 'memberships (group members and nested groups)',
+  servicePrincipals: 'service principals (apps in ingested groups)',
 };
+
+/**
+ * Removals a run may always make, whatever their share. Pipelines are few
+ * and come and go one at a time: with three of them, retiring one is a
+ * third, which is no sign of a truncated read. People, groups and
+ * memberships have no allowance.
+ */
+const ALWAYS_ALLOWED_REMOVALS: Partial<Record<keyof Counts, number>> = {
+  servicePrincipals: 5,
+};
+
+/** Every kind the deletion guard holds to the share on its own. */
+const GUARDED_KINDS = [
+  'users',
+  'groups',
+  'memberships',
+  'servicePrincipals',
+] as const;
 
 /**
  * Keeps the catalog's Users and Groups equal to the Entra organisation: each
@@ -365,6 +413,7 @@ export class EntraOrgEntityProvider implements EntityProvider {
       users: read.users.length,
       groups: read.groups.length,
       memberships: countMemberships(read),
+      servicePrincipals: read.servicePrincipals.length,
     };
     const rejected = {
       users: read.rejected.filter(r => r.kind === 'User').length,
@@ -453,7 +502,9 @@ export class EntraOrgEntityProvider implements EntityProvider {
       // bench/org-ingestion.cjs reads this line up to "Graph requests".
       `Entra org ingestion applied ${counts.users} users and ${counts.groups} groups ` +
         `in ${status.durationMs} ms (Graph read ${readMs} ms): ${graph.requests} Graph requests, ${graph.retries} retries, ` +
-        `${graph.throttled} throttled; ${counts.memberships} memberships${
+        `${graph.throttled} throttled; ${counts.memberships} memberships; ${
+          counts.servicePrincipals
+        } service principals${
           read.rejected.length
             ? `; ${read.rejected.length} left out as invalid (see warnings)`
             : ''
@@ -484,6 +535,9 @@ export class EntraOrgEntityProvider implements EntityProvider {
     return {
       users: `${base}/users/delta?$select=${userSelect.join(',')}`,
       groups: `${base}/groups/delta?$select=${groupSelect.join(',')}`,
+      servicePrincipals: `${base}/servicePrincipals/delta?$select=${SERVICE_PRINCIPAL_SELECT.join(
+        ',',
+      )}`,
     };
   }
 
@@ -512,6 +566,7 @@ export class EntraOrgEntityProvider implements EntityProvider {
       return {
         usersLink: await latestDeltaLink(client, urls.users, signal),
         groupsLink: await latestDeltaLink(client, urls.groups, signal),
+        ...(await this.servicePrincipalsLink(urls.servicePrincipals, signal)),
       };
     } catch (error) {
       if (signal.aborted) throw error;
@@ -523,6 +578,37 @@ export class EntraOrgEntityProvider implements EntityProvider {
         }`,
       );
       return undefined;
+    }
+  }
+
+  /**
+   * The service principals' deltaLink, or none (logged) when they are off
+   * or Graph refuses it: a disabled pipeline is then noticed at the next
+   * full round, while membership changes still come through groups' delta.
+   */
+  private async servicePrincipalsLink(
+    url: string,
+    signal: AbortSignal,
+  ): Promise<{ servicePrincipalsLink?: string }> {
+    if (!this.servicePrincipalPolicy().enabled) return {};
+    try {
+      return {
+        servicePrincipalsLink: await latestDeltaLink(
+          this.options.client,
+          url,
+          signal,
+        ),
+      };
+    } catch (error) {
+      if (signal.aborted) throw error;
+      this.options.logger.warn(
+        `Entra org delta ingestion cannot follow service principals for provider ${
+          this.providerId
+        } (a disabled pipeline is noticed at the next full round; grant Application.Read.All): ${
+          (error as Error).message
+        }`,
+      );
+      return {};
     }
   }
 
@@ -610,15 +696,20 @@ export class EntraOrgEntityProvider implements EntityProvider {
     const signal = client.beginRun();
     let users: Array<Record<string, any>>;
     let groups: Array<Record<string, any>>;
+    let sps: Array<Record<string, any>> = [];
     let cursor: DeltaCursor;
     try {
       const u = await readDelta(client, stored.cursor.usersLink, signal);
       const g = await readDelta(client, stored.cursor.groupsLink, signal);
+      const spLink = stored.cursor.servicePrincipalsLink;
+      const s = spLink ? await readDelta(client, spLink, signal) : undefined;
       users = u.items;
       groups = g.items;
+      sps = s?.items ?? [];
       cursor = {
         usersLink: u.deltaLink,
         groupsLink: g.deltaLink,
+        ...(s && { servicePrincipalsLink: s.deltaLink }),
         syncedAt: startedAt.toISOString(),
       };
     } catch (error) {
@@ -639,7 +730,7 @@ export class EntraOrgEntityProvider implements EntityProvider {
       return finish({ outcome: 'failed', error: message });
     }
 
-    if (users.length === 0 && groups.length === 0) {
+    if (users.length === 0 && groups.length === 0 && sps.length === 0) {
       await deltaStore.saveCursor(this.providerId, cursor);
       return finish({
         outcome: 'unchanged',
@@ -650,7 +741,7 @@ export class EntraOrgEntityProvider implements EntityProvider {
 
     let before: Derived;
     let after: Derived;
-    let changed: { users: number; groups: number };
+    let changed: { users: number; groups: number; servicePrincipals?: number };
     let snapshot: DirectorySnapshot;
     const revision = randomUUID();
     try {
@@ -664,7 +755,25 @@ export class EntraOrgEntityProvider implements EntityProvider {
         this.derived?.revision === stored.revision
           ? this.derived
           : derive(stored.revision, await this.deriveFrom(snapshot, signal));
-      changed = applyDelta(snapshot, users, groups);
+      const { unknownServicePrincipals, ...counted } = applyDelta(
+        snapshot,
+        users,
+        groups,
+        sps,
+      );
+      changed = counted;
+      if (
+        this.servicePrincipalPolicy().enabled &&
+        unknownServicePrincipals.length
+      ) {
+        await readMissingServicePrincipals(
+          client,
+          this.options.config.target.replace(/\/+$/, ''),
+          snapshot,
+          unknownServicePrincipals,
+          signal,
+        );
+      }
       after = derive(revision, await this.deriveFrom(snapshot, signal));
     } catch (error) {
       const message = `Deriving the organisation from the changes failed: ${
@@ -690,6 +799,9 @@ export class EntraOrgEntityProvider implements EntityProvider {
       groups: (state.deltaRemoved?.groups ?? 0) + removedNow.groups,
       memberships:
         (state.deltaRemoved?.memberships ?? 0) + removedNow.memberships,
+      servicePrincipals:
+        (state.deltaRemoved?.servicePrincipals ?? 0) +
+        (removedNow.servicePrincipals ?? 0),
     };
     // Against the larger of that baseline and what the catalog held before
     // this poll: removing half of what was added since is no mass deletion.
@@ -701,6 +813,12 @@ export class EntraOrgEntityProvider implements EntityProvider {
         memberships: Math.max(
           state.baseline.memberships,
           held.memberships.size,
+        ),
+      }),
+      ...(state.baseline.servicePrincipals !== undefined && {
+        servicePrincipals: Math.max(
+          state.baseline.servicePrincipals,
+          held.servicePrincipals.size,
         ),
       }),
     };
@@ -773,31 +891,54 @@ export class EntraOrgEntityProvider implements EntityProvider {
     const naming = new EntraEntityNaming({
       guests: this.options.guests ?? 'exclude',
     });
+    const collector = servicePrincipalCollector(graph);
     try {
-      const org = await readMicrosoftGraphOrg(graph, config.tenantId, {
-        userFilter: config.userFilter,
-        userExpand: config.userExpand,
-        userSelect: config.userSelect ?? USER_SELECT,
-        userTransformer: naming.userTransformer,
-        loadUserPhotos: config.loadUserPhotos ?? false,
-        groupFilter: config.groupFilter,
-        groupSearch: config.groupSearch,
-        groupExpand: config.groupExpand,
-        groupSelect: config.groupSelect,
-        groupTransformer: naming.groupTransformer,
-        organizationTransformer: naming.organizationTransformer,
-        queryMode: config.queryMode,
-        logger,
-        signal,
-      });
+      const org = await readMicrosoftGraphOrg(
+        collector.client,
+        config.tenantId,
+        {
+          userFilter: config.userFilter,
+          userExpand: config.userExpand,
+          userSelect: config.userSelect ?? USER_SELECT,
+          userTransformer: naming.userTransformer,
+          loadUserPhotos: config.loadUserPhotos ?? false,
+          groupFilter: config.groupFilter,
+          groupSearch: config.groupSearch,
+          groupExpand: config.groupExpand,
+          groupSelect: config.groupSelect,
+          groupTransformer: naming.groupTransformer,
+          organizationTransformer: naming.organizationTransformer,
+          queryMode: config.queryMode,
+          logger,
+          signal,
+        },
+      );
       // Rethrows a member read that failed while the reader went on.
       client.endRun();
       const named = naming.assignNames(org.users, org.groups);
+      const apps = servicePrincipalEntities({
+        collected: collector.collected,
+        groups: named.groups,
+        people: named.users,
+        tenantId: config.tenantId,
+        policy: this.servicePrincipalPolicy(),
+      });
+      if (apps.withoutAppId > 0) {
+        logger.warn(
+          `Entra org ingestion left out ${apps.withoutAppId} service principals in ingested groups: Graph sent them without appId. Grant the app registration Application.Read.All (application permission) so that pipelines become catalog entities.`,
+        );
+      }
       // Validated as the catalog will see them, location annotations included.
-      return validateEntities(
-        named.users.map(e => this.withLocation(e)),
+      const valid = await validateEntities(
+        [...named.users, ...apps.entities].map(e => this.withLocation(e)),
         named.groups.map(e => this.withLocation(e)),
       );
+      return {
+        users: valid.users.filter(u => !isServicePrincipalEntity(u)),
+        servicePrincipals: valid.users.filter(isServicePrincipalEntity),
+        groups: valid.groups,
+        rejected: valid.rejected,
+      };
     } catch (error) {
       // An abort is only the echo of the failure that caused it.
       client.endRun();
@@ -819,10 +960,12 @@ export class EntraOrgEntityProvider implements EntityProvider {
     const locationKey = entraOrgLocationKey(this.providerId);
     await this.connection!.applyMutation({
       type: 'full',
-      entities: [...read.users, ...read.groups].map(entity => ({
-        locationKey,
-        entity,
-      })),
+      entities: [...read.users, ...read.servicePrincipals, ...read.groups].map(
+        entity => ({
+          locationKey,
+          entity,
+        }),
+      ),
     });
   }
 
@@ -831,11 +974,12 @@ export class EntraOrgEntityProvider implements EntityProvider {
     counts: Counts,
   ): { kind: keyof Counts; removed: number } | undefined {
     if (!baseline) return undefined;
-    for (const kind of ['users', 'groups', 'memberships'] as const) {
+    for (const kind of GUARDED_KINDS) {
       const before = baseline[kind];
       // A baseline from before memberships were counted has none: no guard.
       if (before === undefined) continue;
-      const removed = before - counts[kind];
+      const removed = before - (counts[kind] ?? 0);
+      if (removed <= (ALWAYS_ALLOWED_REMOVALS[kind] ?? 0)) continue;
       if (before > 0 && removed / before > this.maxShare()) {
         return { kind, removed };
       }
@@ -849,14 +993,24 @@ export class EntraOrgEntityProvider implements EntityProvider {
     removed: Counts,
   ): keyof Counts | undefined {
     if (!baseline) return undefined;
-    return (['users', 'groups', 'memberships'] as const).find(kind => {
+    return GUARDED_KINDS.find(kind => {
       const before = baseline[kind];
       return (
         before !== undefined &&
         before > 0 &&
-        removed[kind] / before > this.maxShare()
+        (removed[kind] ?? 0) > (ALWAYS_ALLOWED_REMOVALS[kind] ?? 0) &&
+        (removed[kind] ?? 0) / before > this.maxShare()
       );
     });
+  }
+
+  private servicePrincipalPolicy(): ServicePrincipalPolicy {
+    return (
+      this.options.servicePrincipals ?? {
+        enabled: true,
+        types: DEFAULT_SERVICE_PRINCIPAL_TYPES,
+      }
+    );
   }
 
   private maxShare() {

@@ -10,6 +10,11 @@ export interface IngestionCounts {
   groups: number;
   /** Each person's groups plus each group's child groups (the root's not counted). */
   memberships: number;
+  /**
+   * Service principals (pipelines) that are members of ingested groups,
+   * guarded on their own. Absent in runs from before they were ingested.
+   */
+  servicePrincipals?: number;
 }
 
 /** The last run of one provider, as admins see it. */
@@ -63,7 +68,7 @@ export interface DeltaPollStatus {
   durationMs: number;
   outcome: DeltaOutcome;
   /** Graph objects the poll's delta pages reported, per kind. */
-  changed?: { users: number; groups: number };
+  changed?: { users: number; groups: number; servicePrincipals?: number };
   /**
    * What the poll's delta mutation held: entities added or replaced, and
    * entities removed (a renamed entity is one of each).
@@ -85,7 +90,12 @@ export interface ProviderState {
    * Counts applied by the last successful run: the deletion guard's
    * baseline. Baselines stored before memberships were counted lack them.
    */
-  baseline?: { users: number; groups: number; memberships?: number };
+  baseline?: {
+    users: number;
+    groups: number;
+    memberships?: number;
+    servicePrincipals?: number;
+  };
   lastRun?: IngestionRunStatus;
   override?: RemovalOverride;
   /** When the last full round (the reconciliation) was applied. */

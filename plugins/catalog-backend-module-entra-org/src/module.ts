@@ -23,6 +23,10 @@ import { readEntraGraphProviderConfigs } from './providerConfigs';
 import { DatabaseProviderStateStore } from './ingestionState';
 import { entraOrgPermissions } from './permissions';
 import { createEntraOrgRouter } from './router';
+import {
+  DEFAULT_SERVICE_PRINCIPAL_TYPES,
+  ServicePrincipalPolicy,
+} from './servicePrincipals';
 
 const CONFIG_ROOT = 'catalog.providers.microsoftGraphOrg';
 
@@ -37,6 +41,7 @@ export function readEntraOrgExtras(
   maxDeletionShare: number;
   guests: GuestPolicy;
   delta: { enabled: boolean; frequencyMs: number };
+  servicePrincipals: ServicePrincipalPolicy;
 } {
   const shareKey = 'deletionGuard.maxDeletionShare';
   const maxDeletionShare =
@@ -73,10 +78,24 @@ export function readEntraOrgExtras(
       );
     }
   }
+  const spKey = `${CONFIG_ROOT}.${id}.servicePrincipals`;
+  const spTypes =
+    providerConfig.getOptionalStringArray('servicePrincipals.types') ??
+    DEFAULT_SERVICE_PRINCIPAL_TYPES;
+  if (spTypes.length === 0) {
+    throw new Error(
+      `${spKey}.types must name at least one servicePrincipalType (e.g. [Application, ManagedIdentity]); to ingest none, set ${spKey}.enabled: false`,
+    );
+  }
   return {
     maxDeletionShare,
     guests,
     delta: { enabled, frequencyMs: deltaMs },
+    servicePrincipals: {
+      enabled:
+        providerConfig.getOptionalBoolean('servicePrincipals.enabled') ?? true,
+      types: spTypes,
+    },
   };
 }
 

@@ -66,3 +66,33 @@ describe('deltaUnsupportedBy', () => {
     ).toEqual(['user.filter', 'group.search']);
   });
 });
+
+describe('readEntraOrgExtras: service principals', () => {
+  it('ingests Application and ManagedIdentity service principals by default', () => {
+    expect(
+      readEntraOrgExtras(new ConfigReader({}), 'default').servicePrincipals,
+    ).toEqual({ enabled: true, types: ['Application', 'ManagedIdentity'] });
+  });
+
+  it('reads enabled and types', () => {
+    expect(
+      readEntraOrgExtras(
+        new ConfigReader({
+          servicePrincipals: { enabled: false, types: ['Application'] },
+        }),
+        'default',
+      ).servicePrincipals,
+    ).toEqual({ enabled: false, types: ['Application'] });
+  });
+
+  it('refuses an empty types list, naming the key and the alternative', () => {
+    expect(() =>
+      readEntraOrgExtras(
+        new ConfigReader({ servicePrincipals: { types: [] } }),
+        'default',
+      ),
+    ).toThrow(
+      /catalog\.providers\.microsoftGraphOrg\.default\.servicePrincipals\.types must name at least one.*servicePrincipals\.enabled: false/,
+    );
+  });
+});
