@@ -27,6 +27,7 @@ const apps = require(`${dir}/pipelineApps.ts`);
 const {
   startTestEmulator,
   decodeJwt,
+  pipelineAppToken,
 } = require('@internal/entra-emulator/testUtils');
 
 const arg = (name, fallback) => {
@@ -64,15 +65,11 @@ async function load(name, url, nextToken) {
 }
 
 async function main() {
-  const emulator = await startTestEmulator({ seed: apps.seedWithPipelines() });
-  const token = await apps.appToken(emulator, apps.PIPELINES.payments);
+  const emulator = await startTestEmulator();
+  const token = await pipelineAppToken(emulator, 'payments-pipeline');
   const entities = [
     apps.group('payments'),
-    apps.servicePrincipalEntity(
-      apps.PIPELINES.payments,
-      apps.objectIdOf(token),
-      emulator.tenantId,
-    ),
+    apps.servicePrincipalEntity(emulator, 'payments-pipeline'),
     ...Array.from({ length: 200 }, (_, i) =>
       apps.component(`service-${i}`, 'payments'),
     ),

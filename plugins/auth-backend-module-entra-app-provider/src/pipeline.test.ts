@@ -12,23 +12,20 @@ import type { EntraEmulator } from '@internal/entra-emulator';
 import {
   decodeJwt,
   delegatedToken,
+  pipelineApp,
+  pipelineAppToken,
+  PipelineKey,
   startTestEmulator,
 } from '@internal/entra-emulator/testUtils';
 import { generateKeyPair, SignJWT } from 'jose';
 import { LogRecord } from './__testUtils__/recordingLogger';
 import { startPipelineBackend } from './__testUtils__/pipelineBackend';
 import {
-  appToken,
   component,
   group,
-  objectIdOf,
-  PIPELINES,
   REGISTRAR_ROLE,
-  seedWithPipelines,
   servicePrincipalEntity,
 } from './__testUtils__/pipelineApps';
-
-const FABRIKAM = '0b583716-e27a-46fe-bfd6-34162f9d604e';
 
 let emulator: EntraEmulator;
 let baseUrl: string;
@@ -36,6 +33,7 @@ let stopBackend: () => Promise<void>;
 let logs: LogRecord[];
 let catalogYamlServer: Server;
 const tokens: Record<string, string> = {};
+let payments: ReturnType<typeof pipelineApp>;
 
 async function eventually<T>(probe: () => Promise<T>, timeoutMs = 45_000) {
   const deadline = Date.now() + timeoutMs;
@@ -66,26 +64,23 @@ const exchange = (token: string) =>
   });
 
 beforeAll(async () => {
-  emulator = await startTestEmulator({ seed: seedWithPipelines() });
-  for (const [key, app] of Object.entries(PIPELINES)) {
-    tokens[key] = await appToken(emulator, app);
-  }
-  const sp = (key: keyof typeof PIPELINES) =>
-    servicePrincipalEntity(
-      PIPELINES[key],
-      objectIdOf(tokens[key]),
-      emulator.tenantId,
-    );
-  // The stray pipeline's service principal is in no ingested group, so
-  // ingestion never brings it in.
+  emulator = await startTestEmulator();
+  const keys: PipelineKey[] = [
+    'payments-pipeline',
+    'search-pipeline',
+    'stray-pipeline',
+    'fabrikam-pipeline',
+  ];
+  for (const key of keys) tokens[key] = await pipelineAppToken(emulator, key);
+  payments = pipelineApp(emulator, 'payments-pipeline');
+  // The stray pipeline's service principal is in no group, and Fabrikam's
+  // is in another tenant: ingestion brings in neither.
   const entities: Entity[] = [
     group('payments'),
     group('search'),
-    group('data'),
     group('catalog-registrars'),
-    sp('payments'),
-    sp('search'),
-    sp('registrar'),
+    servicePrincipalEntity(emulator, 'payments-pipeline'),
+    servicePrincipalEntity(emulator, 'search-pipeline'),
     component('payments-service', 'payments'),
     component('search-service', 'search'),
   ];
@@ -118,7 +113,7 @@ beforeAll(async () => {
   // decision fails; a pipeline would see the same right after ingestion.
   await eventually(async () => {
     const res = await refresh(
-      tokens.payments,
+      tokens['payments-pipeline'],
       'component:default/payments-service',
     );
     if (res.status !== 200) throw new Error(`refresh answered ${res.status}`);
@@ -138,27 +133,40 @@ const logText = () =>
 describe('a pipeline calling the portal with its Entra app token', () => {
   it("refreshes a component its group owns (200) and is refused on another group's (403)", async () => {
     expect(
-      (await refresh(tokens.payments, 'component:default/payments-service'))
-        .status,
+      (
+        await refresh(
+          tokens['payments-pipeline'],
+          'component:default/payments-service',
+        )
+      ).status,
     ).toBe(200);
     const refused = await refresh(
-      tokens.payments,
+      tokens['payments-pipeline'],
       'component:default/search-service',
     );
     expect(refused.status).toBe(403);
 
     // The other way round for the search team's pipeline.
     expect(
-      (await refresh(tokens.search, 'component:default/search-service')).status,
+      (
+        await refresh(
+          tokens['search-pipeline'],
+          'component:default/search-service',
+        )
+      ).status,
     ).toBe(200);
     expect(
-      (await refresh(tokens.search, 'component:default/payments-service'))
-        .status,
+      (
+        await refresh(
+          tokens['search-pipeline'],
+          'component:default/payments-service',
+        )
+      ).status,
     ).toBe(403);
   });
 
   it("is its service principal's catalog entity, with its groups, via the refresh endpoint", async () => {
-    const res = await exchange(tokens.payments);
+    const res = await exchange(tokens['payments-pipeline']);
     expect(res.status).toBe(200);
     const body = await res.json();
     expect(body.backstageIdentity.identity).toEqual({
@@ -170,10 +178,10 @@ describe('a pipeline calling the portal with its Entra app token', () => {
       ]),
     });
     expect(body.providerInfo).toEqual({
-      appId: PIPELINES.payments.clientId,
-      objectId: objectIdOf(tokens.payments),
+      appId: payments.appId,
+      objectId: payments.servicePrincipalId,
       tenantId: emulator.tenantId,
-      expiresAt: decodeJwt(tokens.payments).exp,
+      expiresAt: decodeJwt(tokens['payments-pipeline']).exp,
     });
     // The Backstage token works on its own, and the middleware leaves it alone.
     const backstageToken = body.backstageIdentity.token;
@@ -192,12 +200,15 @@ describe('a pipeline calling the portal with its Entra app token', () => {
 
   it('audits each call with the verified identity and never the token', async () => {
     const before = logs.length;
-    await refresh(tokens.payments, 'component:default/search-service');
+    await refresh(
+      tokens['payments-pipeline'],
+      'component:default/search-service',
+    );
     const call = logs.slice(before).find(r => r.meta.type === 'pipeline-call');
     expect(call?.meta).toMatchObject({
       entityRef: 'user:default/app-payments-pipeline',
-      appid: PIPELINES.payments.clientId,
-      oid: objectIdOf(tokens.payments),
+      appid: payments.appId,
+      oid: payments.servicePrincipalId,
       tid: emulator.tenantId,
       method: 'POST',
       path: '/api/catalog/refresh',
@@ -206,12 +217,12 @@ describe('a pipeline calling the portal with its Entra app token', () => {
   });
 
   it('exchanges a token once and reuses the result while it is valid', async () => {
-    const fresh = await appToken(emulator, PIPELINES.search);
+    const fresh = await pipelineAppToken(emulator, 'search-pipeline');
     const issued = () =>
       logs.filter(
         r =>
           r.meta.type === 'entra-app-sign-in' &&
-          r.meta.appid === PIPELINES.search.clientId,
+          r.meta.appid === pipelineApp(emulator, 'search-pipeline').appId,
       ).length;
     const before = issued();
     for (let i = 0; i < 3; i++) {
@@ -234,8 +245,11 @@ describe('a pipeline calling the portal with its Entra app token', () => {
         },
         body: JSON.stringify({ type: 'url', target: location }),
       });
-    expect(decodeJwt(tokens.registrar).roles).toEqual([REGISTRAR_ROLE]);
-    const allowed = await register(tokens.registrar);
+    // The seed assigns the portal's Catalog.Registrar role to payments-pipeline.
+    expect(decodeJwt(tokens['payments-pipeline']).roles).toEqual([
+      REGISTRAR_ROLE,
+    ]);
+    const allowed = await register(tokens['payments-pipeline']);
     expect(allowed.status).toBe(201);
     expect((await allowed.json()).entities).toEqual(
       expect.arrayContaining([
@@ -245,11 +259,12 @@ describe('a pipeline calling the portal with its Entra app token', () => {
       ]),
     );
     // A pipeline without the role may not register.
-    expect((await register(tokens.payments)).status).toBe(403);
+    expect(decodeJwt(tokens['search-pipeline']).roles ?? []).toEqual([]);
+    expect((await register(tokens['search-pipeline'])).status).toBe(403);
 
     // The same app once its role is removed: its next token has no roles.
     const withoutRole = emulator.signToken({
-      ...decodeJwt(tokens.registrar),
+      ...decodeJwt(tokens['payments-pipeline']),
       roles: [],
       uti: 'role-removed',
     });
@@ -263,33 +278,29 @@ describe('tokens the portal refuses with 401', () => {
   const cases: Array<[string, () => Promise<string>, string]> = [
     [
       'an unknown app (its service principal is in no ingested group)',
-      async () => tokens.stray,
+      async () => tokens['stray-pipeline'],
       'claims',
     ],
     [
-      'another tenant (Fabrikam), though signed with the same keys',
-      async () =>
-        emulator.signToken({
-          ...claimsOf(tokens.payments),
-          iss: `${emulator.httpsUrl}/${FABRIKAM}/v2.0`,
-          tid: FABRIKAM,
-        }),
+      "another tenant (Fabrikam's pipeline), signed with Entra's shared keys",
+      async () => tokens['fabrikam-pipeline'],
       'iss',
     ],
     [
       'another tenant named only in tid',
       async () =>
-        emulator.signToken({ ...claimsOf(tokens.payments), tid: FABRIKAM }),
+        emulator.signToken({
+          ...claimsOf(tokens['payments-pipeline']),
+          tid: pipelineApp(emulator, 'fabrikam-pipeline').tenantId,
+        }),
       'tid',
     ],
     [
       'another audience (a Graph token of a known pipeline)',
       () =>
-        appToken(
-          emulator,
-          PIPELINES.payments,
-          'https://graph.microsoft.com/.default',
-        ),
+        pipelineAppToken(emulator, 'payments-pipeline', {
+          scope: 'https://graph.microsoft.com/.default',
+        }),
       'aud',
     ],
     [
@@ -300,7 +311,10 @@ describe('tokens the portal refuses with 401', () => {
     [
       'idtyp user without scp',
       async () =>
-        emulator.signToken({ ...claimsOf(tokens.payments), idtyp: 'user' }),
+        emulator.signToken({
+          ...claimsOf(tokens['payments-pipeline']),
+          idtyp: 'user',
+        }),
       'app-only',
     ],
     [
@@ -308,7 +322,7 @@ describe('tokens the portal refuses with 401', () => {
       async () => {
         const now = Math.floor(Date.now() / 1000);
         return emulator.signToken({
-          ...claimsOf(tokens.payments),
+          ...claimsOf(tokens['payments-pipeline']),
           iat: now - 7200,
           nbf: now - 7200,
           exp: now - 3600,
@@ -322,7 +336,7 @@ describe('tokens the portal refuses with 401', () => {
         const enc = (o: object) =>
           Buffer.from(JSON.stringify(o)).toString('base64url');
         return `${enc({ alg: 'none', typ: 'JWT' })}.${enc(
-          claimsOf(tokens.payments),
+          claimsOf(tokens['payments-pipeline']),
         )}.`;
       },
       'alg',
@@ -332,9 +346,12 @@ describe('tokens the portal refuses with 401', () => {
       async () => {
         const { privateKey } = await generateKeyPair('RS256');
         const { kid } = JSON.parse(
-          Buffer.from(tokens.payments.split('.')[0], 'base64url').toString(),
+          Buffer.from(
+            tokens['payments-pipeline'].split('.')[0],
+            'base64url',
+          ).toString(),
         );
-        return new SignJWT(claimsOf(tokens.payments))
+        return new SignJWT(claimsOf(tokens['payments-pipeline']))
           .setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid })
           .sign(privateKey);
       },
