@@ -195,4 +195,23 @@ describe('findAgentAccessProblems', () => {
       expect.stringContaining('allowedClientIdPatterns is not set'),
     ]);
   });
+
+  it('reads providers with plain settings beside environments (entra-app)', () => {
+    const problems = findDevelopmentOnlySettings(
+      new ConfigReader({
+        permission: { enabled: true },
+        auth: {
+          ...safe,
+          providers: {
+            'entra-app': {
+              requireIdtyp: true,
+              audiences: ['api://portal'],
+              roleGroups: {},
+            },
+          },
+        },
+      }),
+    );
+    expect(problems).toEqual([]);
+  });
 });

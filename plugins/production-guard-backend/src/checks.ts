@@ -66,6 +66,11 @@ export function inspectProductionSettings(
   for (const providerId of providers?.keys() ?? []) {
     const provider = providers!.getConfig(providerId);
     for (const env of provider.keys()) {
+      // Some providers (entra-app) have plain settings beside environments.
+      const value = provider.getOptional(env);
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+        continue;
+      }
       const envConfig = provider.getOptionalConfig(env);
       const resolvers =
         envConfig?.getOptionalConfigArray('signIn.resolvers') ?? [];
