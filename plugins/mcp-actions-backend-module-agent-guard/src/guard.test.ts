@@ -125,6 +125,7 @@ describe('createAgentGuard', () => {
     const service = await guard.post(
       mockCredentials.service.header({
         onBehalfOf: mockCredentials.service('external:robot'),
+        targetPluginId: 'mcp-actions',
       }),
       call(1, 'x'),
     );
