@@ -41,7 +41,7 @@ export interface IngestionRunStatus {
    * in the background, so right after a run this can still be catching up
    * with `sent`.
    */
-  ingested?: { users: number; groups: number };
+  ingested?: { users: number; groups: number; servicePrincipals?: number };
   graph: GraphRunStats;
   /** Why the run failed or was refused; says what to do. */
   error?: string;

@@ -148,6 +148,44 @@ describe('catalogModuleEntraOrg in a backend', () => {
       }),
     );
 
+    // A pipeline in the real catalog: a User member of its group, which
+    // lists it back, and counted apart from people in the status.
+    const pipeline = await waitFor(async () => {
+      const res = await request(server)
+        .get('/api/catalog/entities/by-name/user/default/app-payments-pipeline')
+        .set('Authorization', auth);
+      return res.status === 200 ? res.body : undefined;
+    }, 'app-payments-pipeline in the catalog');
+    expect(pipeline.metadata.labels).toEqual({
+      'entra.microsoft.com/principal-type': 'service-principal',
+    });
+    expect(pipeline.relations).toContainEqual(
+      expect.objectContaining({
+        type: 'memberOf',
+        targetRef: 'group:default/payments',
+      }),
+    );
+    const paymentsGroup = await request(server)
+      .get('/api/catalog/entities/by-name/group/default/payments')
+      .set('Authorization', auth);
+    expect(paymentsGroup.body.relations).toContainEqual(
+      expect.objectContaining({
+        type: 'hasMember',
+        targetRef: 'user:default/app-payments-pipeline',
+      }),
+    );
+    const counted = await waitFor(async () => {
+      const res = await request(server)
+        .get('/api/catalog/entra-org/status')
+        .set('Authorization', auth);
+      const { ingested, sent } = res.body.providers[0].lastRun;
+      return ingested?.users === sent.users
+        ? res.body.providers[0].lastRun
+        : undefined;
+    }, 'every person counted in the catalog');
+    expect(counted.ingested.servicePrincipals).toBe(2);
+    expect(counted.sent.servicePrincipals).toBe(2);
+
     // Unknown provider: the error names the configured ones.
     const unknown = await request(server)
       .post('/api/catalog/entra-org/providers/nope/allow-removal')
@@ -203,7 +241,12 @@ describe('catalogModuleEntraOrg in a backend', () => {
         async () => ((await carlaNow()) === 404 ? true : undefined),
         'the disabled person gone from the catalog',
       );
-      const status = await statusNow();
+      // The catalog deletes at once; the poll records its status right
+      // after, so the status can trail the 404 by a moment.
+      const status = await waitFor(async () => {
+        const now = await statusNow();
+        return now.delta?.lastAppliedPoll ? now : undefined;
+      }, 'the poll recorded');
       // Still the same full round: the change came by a poll.
       expect(status.lastRun.startedAt).toBe(fullRound.startedAt);
       expect(status.lastReconciledAt).toEqual(expect.any(String));
@@ -432,7 +475,10 @@ describe('catalogModuleEntraOrg on a tenant of unusual names, in a real catalog'
 
     // Counted in the catalog, not taken from what was sent: an entity
     // deleted from the catalog is missing from the count at once.
-    expect((await statusNow()).ingested).toEqual(expected);
+    expect((await statusNow()).ingested).toEqual({
+      ...expected,
+      servicePrincipals: 0,
+    });
     const zoe = entities.find(e => e.metadata.name === 'zoe-e2222222')!;
     const deleted = await request(server)
       .delete(`/api/catalog/entities/by-uid/${(zoe.metadata as any).uid}`)
@@ -442,6 +488,7 @@ describe('catalogModuleEntraOrg on a tenant of unusual names, in a real catalog'
     expect(afterDelete.sent).toMatchObject(expected);
     expect(afterDelete.ingested).toEqual({
       ...expected,
+      servicePrincipals: 0,
       users: expected.users - 1,
     });
 
@@ -480,7 +527,7 @@ describe('catalogModuleEntraOrg on a tenant of unusual names, in a real catalog'
     }, 'the refused run');
     expect(refused.outcome).toBe('refused');
     expect(refused.error).toMatch(/memberships/);
-    expect(refused.ingested).toEqual(expected);
+    expect(refused.ingested).toEqual({ ...expected, servicePrincipals: 0 });
     const kimAfter = (await catalogEntities()).find(
       e => e.metadata.name === 'kim-b62735f3-d39f44a1',
     )!;

@@ -25,6 +25,7 @@ import { entraOrgPermissions } from './permissions';
 import { createEntraOrgRouter } from './router';
 import {
   DEFAULT_SERVICE_PRINCIPAL_TYPES,
+  PRINCIPAL_TYPE_LABEL,
   ServicePrincipalPolicy,
 } from './servicePrincipals';
 
@@ -225,9 +226,10 @@ export const catalogModuleEntraOrg = createBackendModule({
               );
             },
             countIngested: async provider => {
+              const principalType = `metadata.labels.${PRINCIPAL_TYPE_LABEL}`;
               const { facets } = await deps.catalogApi.getEntityFacets(
                 {
-                  facets: ['kind'],
+                  facets: ['kind', principalType],
                   filter: {
                     [`metadata.annotations.${ANNOTATION_LOCATION}`]:
                       entraOrgLocationKey(provider.providerId),
@@ -238,7 +240,16 @@ export const catalogModuleEntraOrg = createBackendModule({
               const count = (kind: string) =>
                 facets.kind.find(f => f.value.toLowerCase() === kind)?.count ??
                 0;
-              return { users: count('user'), groups: count('group') };
+              // Pipelines are Users too; counted apart, as the run counts them.
+              const servicePrincipals =
+                facets[principalType]?.find(
+                  f => f.value === 'service-principal',
+                )?.count ?? 0;
+              return {
+                users: count('user') - servicePrincipals,
+                groups: count('group'),
+                servicePrincipals,
+              };
             },
           }),
         );

@@ -48,10 +48,13 @@ export function createEntraOrgRouter(options: {
    * race). Rejects with a ConflictError while a run is going on.
    */
   triggerRun: (provider: EntraOrgEntityProvider) => Promise<void>;
-  /** Counts the provider's Users and Groups the catalog holds now. */
+  /**
+   * Counts the provider's people, Groups and service principals (Users
+   * labelled as such) the catalog holds now.
+   */
   countIngested: (
     provider: EntraOrgEntityProvider,
-  ) => Promise<{ users: number; groups: number }>;
+  ) => Promise<{ users: number; groups: number; servicePrincipals?: number }>;
 }): express.Router {
   const { providers, store, httpAuth, permissions, auditor } = options;
   // No body parser: this router runs before the catalog's own, and a
