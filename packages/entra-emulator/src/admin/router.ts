@@ -1,4 +1,4 @@
-import express, { Router } from 'express';
+import express, { Response, Router } from 'express';
 import { EmulatorContext } from '../context';
 import { createCredentialsRouter } from './credentialsRouter';
 
@@ -32,33 +32,35 @@ export function createAdminRouter(ctx: EmulatorContext): Router {
   // Shaped like Graph's `PATCH /users/{id}`, the call an Entra admin's tooling
   // makes to disable an account; only `accountEnabled` may change here.
   router.patch('/users/:user', (req, res) => {
-    const body = req.body ?? {};
-    const keys = Object.keys(body);
-    if (
-      typeof body.accountEnabled !== 'boolean' ||
-      keys.some(k => k !== 'accountEnabled')
-    ) {
-      res.status(400).json({
-        error: {
-          code: 'BadRequest',
-          message:
-            'Send {"accountEnabled": true|false}; no other property can be changed here.',
-        },
-      });
-      return;
-    }
+    const accountEnabled = readAccountEnabled(req.body, res);
+    if (accountEnabled === undefined) return;
     const user = ctx.directory.findAccount(req.params.user)?.user;
     if (!user) {
-      res.status(404).json({
-        error: {
-          code: 'Request_ResourceNotFound',
-          message: `Resource '${req.params.user}' does not exist.`,
-        },
-      });
+      notFound(res, req.params.user);
       return;
     }
-    ctx.directory.setAccountEnabled(user.id, body.accountEnabled);
-    res.json({ id: user.id, accountEnabled: body.accountEnabled });
+    ctx.directory.setAccountEnabled(user.id, accountEnabled);
+    res.json({ id: user.id, accountEnabled });
+  });
+  // The same for a seeded service principal (object id, app id or seed key),
+  // like Graph's `PATCH /servicePrincipals/{id}`.
+  router.patch('/servicePrincipals/:sp', (req, res) => {
+    const accountEnabled = readAccountEnabled(req.body, res);
+    if (accountEnabled === undefined) return;
+    const app = ctx.directory.findServicePrincipal(req.params.sp);
+    if (!app) {
+      notFound(res, req.params.sp);
+      return;
+    }
+    ctx.directory.setServicePrincipalEnabled(
+      app.servicePrincipal!.id,
+      accountEnabled,
+    );
+    res.json({
+      id: app.servicePrincipal!.id,
+      appId: app.clientId,
+      accountEnabled,
+    });
   });
   router.get('/deploy-calls', (_req, res) => {
     res.json({ calls: ctx.deployCalls });
@@ -82,4 +84,32 @@ export function createAdminRouter(ctx: EmulatorContext): Router {
     res.json({ runs: ctx.pipelineRuns });
   });
   return router;
+}
+
+/** The body's `accountEnabled`, or undefined after answering 400. */
+function readAccountEnabled(body: any, res: Response): boolean | undefined {
+  const keys = Object.keys(body ?? {});
+  if (
+    typeof body?.accountEnabled !== 'boolean' ||
+    keys.some(k => k !== 'accountEnabled')
+  ) {
+    res.status(400).json({
+      error: {
+        code: 'BadRequest',
+        message:
+          'Send {"accountEnabled": true|false}; no other property can be changed here.',
+      },
+    });
+    return undefined;
+  }
+  return body.accountEnabled;
+}
+
+function notFound(res: Response, id: string) {
+  res.status(404).json({
+    error: {
+      code: 'Request_ResourceNotFound',
+      message: `Resource '${id}' does not exist.`,
+    },
+  });
 }

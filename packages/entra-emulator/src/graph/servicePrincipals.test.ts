@@ -11,6 +11,7 @@ import { createSelfSignedCertificate } from '../credentials/certificates';
 import { startTestEmulator } from '../testUtils/testEmulator';
 import { decodeJwt, graphAppToken } from '../testUtils/tokens';
 import { pipelineApp, pipelineAppToken } from '../testUtils/pipelines';
+import { EmulatorAdminClient } from '../testUtils/adminClient';
 
 const PAYMENTS = 'ad013c4b-ba4d-441e-841e-1063643c3aec';
 const SEARCH = '1182257f-7b71-4a5a-83f4-61955ece9273';
@@ -288,15 +289,30 @@ describe('service principals (pipeline apps)', () => {
       expect(fabrikam.appId).not.toBe(emulator.apps.portal.clientId);
     });
 
-    it('a disabled service principal gets no token: AADSTS7000112', async () => {
-      emulator.directory.setServicePrincipalEnabled('stray-pipeline', false);
+    it('a service principal disabled over the admin API gets no token: AADSTS7000112', async () => {
+      const admin = new EmulatorAdminClient(emulator);
+      const stray = pipelineApp(emulator, 'stray-pipeline');
+      await expect(
+        admin.setServicePrincipalEnabled('stray-pipeline', false),
+      ).resolves.toEqual({
+        id: stray.servicePrincipalId,
+        appId: stray.appId,
+        accountEnabled: false,
+      });
       try {
         await expect(
           pipelineAppToken(emulator, 'stray-pipeline'),
         ).rejects.toThrow(/unauthorized_client: AADSTS7000112/);
+        const sp = await graph(
+          `/servicePrincipals/${stray.servicePrincipalId}`,
+        );
+        expect(sp.body.accountEnabled).toBe(false);
       } finally {
-        emulator.directory.setServicePrincipalEnabled('stray-pipeline', true);
+        await admin.setServicePrincipalEnabled(stray.appId, true);
       }
+      await expect(
+        admin.setServicePrincipalEnabled('no-such-app', true),
+      ).rejects.toThrow(/404/);
       await expect(
         pipelineAppToken(emulator, 'stray-pipeline'),
       ).resolves.toMatch(/^ey/);

@@ -51,6 +51,22 @@ export class EmulatorAdminClient {
     });
   }
 
+  /**
+   * Disables or re-enables a seeded service principal (object id, app id or
+   * seed key, e.g. `payments-pipeline`): a disabled one gets no tokens
+   * (AADSTS7000112) and Graph shows `accountEnabled: false`.
+   */
+  async setServicePrincipalEnabled(
+    idOrAppId: string,
+    accountEnabled: boolean,
+  ): Promise<{ id: string; appId: string; accountEnabled: boolean }> {
+    return this.call(
+      'PATCH',
+      `/servicePrincipals/${encodeURIComponent(idOrAppId)}`,
+      { accountEnabled },
+    );
+  }
+
   async setFaults(faults: FaultRule[]): Promise<FaultRule[]> {
     return (await this.call('POST', '/faults', { faults })).faults;
   }
