@@ -11,7 +11,7 @@ import {
   pipelineApp,
   startTestEmulator,
 } from '@internal/entra-emulator/testUtils';
-import { DeltaStateStore } from './deltaSync';
+import { applyDelta, DeltaStateStore, DirectorySnapshot } from './deltaSync';
 import { EntraOrgEntityProvider } from './entraOrgProvider';
 import { createGraphClient, RetryPolicy } from './graphClient';
 import { DatabaseProviderStateStore } from './ingestionState';
@@ -355,5 +355,84 @@ describe('servicePrincipalEntities naming', () => {
       policy,
     });
     expect(entities).toEqual([]);
+  });
+});
+
+describe('applyDelta with service principal members', () => {
+  const SPT = '#microsoft.graph.servicePrincipal';
+  const snapshot = (): DirectorySnapshot => ({
+    organization: {},
+    users: {},
+    photos: {},
+    groups: {
+      g1: {
+        group: { id: 'g1' },
+        members: { u1: 'user', sp1: 'servicePrincipal' },
+      },
+    },
+    servicePrincipals: {
+      sp1: { id: 'sp1', appId: 'a1', displayName: 'one', accountEnabled: true },
+    },
+  });
+
+  it('records a service principal member as one, not as a user, and names those it has no properties for', () => {
+    const s = snapshot();
+    const result = applyDelta(
+      s,
+      [],
+      [{ id: 'g1', 'members@delta': [{ '@odata.type': SPT, id: 'sp2' }] }],
+    );
+    expect(s.groups.g1.members.sp2).toBe('servicePrincipal');
+    expect(result.unknownServicePrincipals).toEqual(['sp2']);
+  });
+
+  it('a removed member leaves the group; a disabled known one is merged; unknown ones are ignored', () => {
+    const s = snapshot();
+    const result = applyDelta(
+      s,
+      [],
+      [
+        {
+          id: 'g1',
+          'members@delta': [
+            {
+              '@odata.type': SPT,
+              id: 'sp1',
+              '@removed': { reason: 'deleted' },
+            },
+          ],
+        },
+      ],
+      [
+        { id: 'sp1', accountEnabled: false },
+        { id: 'microsoft-first-party', appId: 'x', accountEnabled: false },
+      ],
+    );
+    expect(s.groups.g1.members).toEqual({ u1: 'user' });
+    expect(s.servicePrincipals).toEqual({
+      sp1: {
+        id: 'sp1',
+        appId: 'a1',
+        displayName: 'one',
+        accountEnabled: false,
+      },
+    });
+    expect(result).toMatchObject({
+      servicePrincipals: 1,
+      unknownServicePrincipals: [],
+    });
+  });
+
+  it('a snapshot saved before service principals were ingested still applies', () => {
+    const s = snapshot();
+    delete s.servicePrincipals;
+    const result = applyDelta(
+      s,
+      [],
+      [],
+      [{ id: 'sp1', accountEnabled: false }],
+    );
+    expect(s.servicePrincipals).toEqual({});
+    expect(result.unknownServicePrincipals).toEqual(['sp1']);
   });
 });
