@@ -78,6 +78,8 @@ async function main() {
     emulator,
     entities,
     entraApp: {},
+    // The fixed entities above stand for ingestion: 203 entities, no Graph.
+    orgIngestion: false,
     ownershipPolicy: { admins: ['group:default/platform-admins'] },
   });
   const url = `${baseUrl}/api/catalog/entities/by-query?limit=20`;

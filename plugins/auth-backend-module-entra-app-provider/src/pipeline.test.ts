@@ -20,12 +20,7 @@ import {
 import { generateKeyPair, SignJWT } from 'jose';
 import { LogRecord } from './__testUtils__/recordingLogger';
 import { startPipelineBackend } from './__testUtils__/pipelineBackend';
-import {
-  component,
-  group,
-  REGISTRAR_ROLE,
-  servicePrincipalEntity,
-} from './__testUtils__/pipelineApps';
+import { component, group, REGISTRAR_ROLE } from './__testUtils__/pipelineApps';
 
 let emulator: EntraEmulator;
 let baseUrl: string;
@@ -73,14 +68,11 @@ beforeAll(async () => {
   ];
   for (const key of keys) tokens[key] = await pipelineAppToken(emulator, key);
   payments = pipelineApp(emulator, 'payments-pipeline');
-  // The stray pipeline's service principal is in no group, and Fabrikam's
-  // is in another tenant: ingestion brings in neither.
+  // Users, groups and service principals come from org ingestion of the
+  // emulator's Graph: the stray pipeline's service principal is in no group
+  // and Fabrikam's in another tenant, so ingestion brings in neither.
   const entities: Entity[] = [
-    group('payments'),
-    group('search'),
     group('catalog-registrars'),
-    servicePrincipalEntity(emulator, 'payments-pipeline'),
-    servicePrincipalEntity(emulator, 'search-pipeline'),
     component('payments-service', 'payments'),
     component('search-service', 'search'),
   ];

@@ -3,8 +3,9 @@
  * for the pipeline acceptance tests: the root HTTP router configured as
  * packages/backend/src/index.ts does (entra-app middleware),
  * real auth (this module, Entra sign-in), catalog, permission backend and
- * ownership policy, against the Entra emulator. Only infrastructure is
- * local: SQLite in memory and a fixed catalog provider for the org.
+ * ownership policy, against the Entra emulator. Users, groups and service
+ * principals come from the real org ingestion reading the emulator's Graph;
+ * `entities` adds what a catalog has besides (components). SQLite in memory.
  */
 import { once } from 'node:events';
 import { createServer } from 'node:net';
@@ -21,6 +22,7 @@ import {
   fixedEntityProvider,
 } from '@internal/portal-test-utils';
 import entraAuthModule from '@internal/plugin-auth-backend-module-entra-provider';
+import catalogModuleEntraOrg from '@internal/plugin-catalog-backend-module-entra-org';
 import ownershipPolicyModule from '@internal/plugin-permission-backend-module-ownership-policy';
 import { acceptEntraAppTokens } from '../middleware';
 import { authModuleEntraAppProvider } from '../module';
@@ -35,14 +37,20 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** Starts the backend; `entraApp` is the `auth.providers.entra-app` block. */
+/**
+ * Starts the backend; `entraApp` is the `auth.providers.entra-app` block.
+ * Without `orgIngestion: false`, org ingestion reads the emulator's Graph.
+ */
 export async function startPipelineBackend(options: {
   emulator: EntraEmulator;
   entities: Entity[];
   entraApp: object;
   ownershipPolicy: object;
   readableHosts?: string[];
+  orgIngestion?: boolean;
 }) {
+  const { portal } = options.emulator.apps;
+  const orgIngestion = options.orgIngestion ?? true;
   const port = await freePort();
   const baseUrl = `http://127.0.0.1:${port}`;
   const logs = recordingRootLogger();
@@ -79,6 +87,23 @@ export async function startPipelineBackend(options: {
         },
         catalog: {
           rules: [{ allow: ['Component', 'Location', 'User', 'Group'] }],
+          ...(orgIngestion && {
+            providers: {
+              microsoftGraphOrg: {
+                default: {
+                  target: options.emulator.graphBaseUrl,
+                  authority: options.emulator.httpsUrl,
+                  tenantId: options.emulator.tenantId,
+                  clientId: portal.clientId,
+                  clientSecret: portal.clientSecret,
+                  schedule: {
+                    frequency: { hours: 24 },
+                    timeout: { minutes: 5 },
+                  },
+                },
+              },
+            },
+          }),
         },
         permission: {
           enabled: true,
@@ -95,6 +120,7 @@ export async function startPipelineBackend(options: {
       locationKey: 'pipeline-test',
       entities: options.entities,
     }),
+    ...(orgIngestion ? [catalogModuleEntraOrg] : []),
     permissionPlugin,
     ownershipPolicyModule,
   ]) {
