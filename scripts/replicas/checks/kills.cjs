@@ -18,16 +18,41 @@ const {
   createTask,
 } = require('../lib/portal.cjs');
 
-const summarize = (results, from) => {
-  const after = results.filter(r => r.at >= from);
+/**
+ * How long after a kill requests may fail: those the killed replica held
+ * when it died and any sent before haproxy's health check marks it down
+ * (fall 2 x inter 500 ms, plus a check that times out). Counting by time
+ * rather than by number keeps the check about failover, not about how many
+ * requests the load loops happened to have in flight.
+ */
+const DETECTION_WINDOW_MS = 3000;
+
+const summarize = (results, killedAt) => {
+  const failed = results.filter(r => !r.ok);
   return {
     kinds: errorKinds(results),
     sent: results.length,
-    errors: results.filter(r => !r.ok).length,
-    afterKill: after.length,
-    errorsAfterKill: after.filter(r => !r.ok).length,
+    errors: failed.length,
+    afterKill: results.filter(r => r.at >= killedAt).length,
+    errorsAfterKill: failed.filter(r => r.at >= killedAt).length,
+    errorsBeforeKill: failed.filter(r => r.end < killedAt).length,
+    errorsAfterWindow: failed.filter(r => r.at > killedAt + DETECTION_WINDOW_MS)
+      .length,
   };
 };
+
+/** The survivor served throughout: failures only around the kill. */
+const keptServing = s =>
+  s.afterKill > 0 && s.errorsBeforeKill === 0 && s.errorsAfterWindow === 0;
+
+const servingDetail = s =>
+  `${s.sent} catalog reads through haproxy, ${s.errors} errors (${
+    s.afterKill
+  } sent after the kill, ${s.errorsAfterKill} of them failed, ${
+    s.errorsAfterWindow
+  } later than ${DETECTION_WINDOW_MS / 1000} s after it; ${
+    s.errorsBeforeKill
+  } before it)${s.kinds ? `: ${s.kinds}` : ''}`;
 
 async function bothUp(lb) {
   await waitFor(
@@ -114,12 +139,8 @@ async function killDuringIngestion(ctx) {
   const s = summarize(results, killedAt);
   report.check(
     `${survivor.name} keeps serving through haproxy while ${victim.name} is killed`,
-    s.afterKill > 0 && s.errors <= 4,
-    `${s.sent} catalog reads through haproxy, ${s.errors} errors (${
-      s.afterKill
-    } sent after the kill, ${s.errorsAfterKill} of them failed)${
-      s.kinds ? `: ${s.kinds}` : ''
-    }`,
+    keptServing(s),
+    servingDetail(s),
   );
   report.check(
     `the round is run again on ${survivor.name} after the lock expires (timeout ${ingestion.timeout} s, janitor every 60 s) and completes`,
@@ -205,10 +226,8 @@ async function killDuringTask(ctx) {
   const completion = events.find(e => e.type === 'completion');
   report.check(
     `${survivor.name} keeps serving through haproxy while ${victim.name} is killed`,
-    s.afterKill > 0 && s.errors <= 4,
-    `${s.sent} catalog reads through haproxy, ${s.errors} errors (${
-      s.afterKill
-    } after the kill)${s.kinds ? `: ${s.kinds}` : ''}`,
+    keptServing(s),
+    servingDetail(s),
   );
   report.check(
     'the task ends in a clear state: failed, marked stale by the janitor',

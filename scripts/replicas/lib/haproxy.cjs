@@ -21,9 +21,12 @@ defaults
   timeout connect 2s
   timeout client 60s
   timeout server 60s
-  # A request whose connection to a dead replica fails goes to another one.
+  # A request whose connection to a dead replica fails goes to another one,
+  # and so does one the replica dropped without answering (killed while it
+  # held the request); the backend section keeps POSTs from being sent twice.
   option redispatch
   retries 2
+  retry-on conn-failure empty-response
 
 frontend portal
   bind 127.0.0.1:${port}
@@ -34,6 +37,8 @@ backend replicas
   option httpchk GET /.backstage/health/v1/readiness
   http-check expect status 200
   default-server inter 500ms fall 2 rise 2
+  # Only reads are sent again after a replica dropped them.
+  http-request disable-l7-retry if METH_POST
 ${servers.map(s => `  server ${s.name} 127.0.0.1:${s.port} check`).join('\n')}
 `;
 }
