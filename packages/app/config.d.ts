@@ -41,4 +41,14 @@ export interface Config {
       };
     };
   };
+  agentAccess?: {
+    /**
+     * Declared in full by plugins/auth-backend-module-agent-access; the
+     * consent page offers "also let this agent deploy as me" when on.
+     */
+    delegation?: {
+      /** @visibility frontend */
+      enabled?: boolean;
+    };
+  };
 }

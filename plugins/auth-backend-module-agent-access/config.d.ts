@@ -17,5 +17,31 @@ export interface Config {
           minutes?: number;
           seconds?: number;
         };
+    /**
+     * "Deploy as me": on consent the person may also let the agent deploy as
+     * them; the portal then keeps an encrypted Entra refresh token for its own
+     * API, per grant, until the grant is revoked or expires.
+     */
+    delegation?: {
+      /** The consent page offers "deploy as me" when true. */
+      enabled?: boolean;
+      /** Default `api://<portal client id>/access_as_user`. */
+      scope?: string;
+      /**
+       * Entra's redirect after the person signs in; register it on the portal
+       * app. Default `<backend.baseUrl>/api/auth/agent-access/v1/delegations/callback`.
+       */
+      callbackUrl?: string;
+    };
+    /**
+     * AES-256-GCM keys for stored delegations; the first encrypts, all
+     * decrypt (rotation: prepend a new key, drop the old after a grant
+     * lifetime). Required when delegation is enabled.
+     */
+    encryptionKeys?: Array<{
+      id: string;
+      /** @visibility secret */
+      secret: string;
+    }>;
   };
 }

@@ -254,6 +254,8 @@ export interface DeployCall {
   preferredUsername?: string;
   /** The client that obtained the token on behalf of the user (`azp`). */
   clientId?: string;
+  /** The portal's `X-Portal-Agent-Client`: the agent deploying for the person. */
+  agentClientId?: string;
   scopes: string[];
   time: string;
   method: string;

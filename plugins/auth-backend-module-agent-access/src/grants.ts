@@ -168,6 +168,13 @@ export class AgentGrantStore {
         .where({ id })
         .update({ revoked_at: new Date(), revoked_by: revokedBy });
       await tx('agent_access_tokens').where({ grant_id: id }).delete();
+      // The person's Entra delegation for this agent goes with the grant.
+      await tx('agent_delegations')
+        .where({
+          user_entity_ref: row.user_entity_ref,
+          oidc_client_id: row.oidc_client_id,
+        })
+        .update({ state: 'revoked', ciphertext: null, iv: null, key_id: null });
       await tx('offline_sessions')
         .where({
           user_entity_ref: row.user_entity_ref,

@@ -39,6 +39,36 @@ const migrations: Record<string, Knex.Migration> = {
       await knex.schema.dropTable('agent_grants');
     },
   },
+  '20261203_agent_delegations': {
+    async up(knex) {
+      await knex.schema.createTable('agent_delegations', table => {
+        table.string('id').primary().notNullable();
+        table.string('user_entity_ref').notNullable();
+        table.text('oidc_client_id').notNullable();
+        table.string('session_id').notNullable();
+        // Set when the person approves the session the delegation came with.
+        table.string('grant_id').nullable();
+        table.string('state').notNullable();
+        table.string('oid').nullable();
+        table.string('tid').nullable();
+        // AES-256-GCM: the PKCE verifier while pending, then the MSAL cache.
+        table.text('ciphertext').nullable();
+        table.string('iv').nullable();
+        table.string('key_id').nullable();
+        table.timestamp('created_at', { useTz: true }).notNullable();
+        table.timestamp('expires_at', { useTz: true }).notNullable();
+        table.timestamp('last_refreshed_at', { useTz: true }).nullable();
+        table.index('grant_id', 'agent_delegations_grant_idx');
+        table.index(
+          ['user_entity_ref', 'oidc_client_id'],
+          'agent_delegations_user_client_idx',
+        );
+      });
+    },
+    async down(knex) {
+      await knex.schema.dropTable('agent_delegations');
+    },
+  },
 };
 
 const migrationSource: Knex.MigrationSource<string> = {

@@ -3,7 +3,12 @@ import {
   createBackendModule,
 } from '@backstage/backend-plugin-api';
 import { readDurationFromConfig } from '@backstage/config';
+import { catalogServiceRef } from '@backstage/plugin-catalog-node';
 import { durationToMilliseconds } from '@backstage/types';
+import { readDelegationConfig } from './delegationConfig';
+import { createDelegationRouter, HANDLE_PREFIX } from './delegationRouter';
+import { DelegationCipher, DelegationStore } from './delegationStore';
+import { EntraDelegationClient } from './entraDelegation';
 import { AgentGrantStore } from './grants';
 import { migrateAgentAccess } from './migrations';
 import { createAgentAccessRouter } from './router';
@@ -31,6 +36,7 @@ export const authModuleAgentAccess = createBackendModule({
         userInfo: coreServices.userInfo,
         discovery: coreServices.discovery,
         logger: coreServices.logger,
+        catalog: catalogServiceRef,
       },
       async init({
         config,
@@ -41,6 +47,7 @@ export const authModuleAgentAccess = createBackendModule({
         userInfo,
         discovery,
         logger,
+        catalog,
       }) {
         const key = 'agentAccess.grantLifetime';
         const lifetime = config.has(key)
@@ -55,6 +62,8 @@ export const authModuleAgentAccess = createBackendModule({
         const db = await database.getClient();
         await migrateAgentAccess(db);
         const grants = new AgentGrantStore(db, lifetimeMs);
+        const delegation = readDelegationConfig(config);
+        const cipher = delegation && new DelegationCipher(delegation.keys);
 
         // Modules initialise before their plugin, so these run in front of
         // upstream's OIDC routes.
@@ -83,8 +92,39 @@ export const authModuleAgentAccess = createBackendModule({
               config.getOptionalStringArray(
                 'permission.ownershipPolicy.admins',
               ) ?? [],
+            signHandle:
+              cipher && (handle => HANDLE_PREFIX + cipher.sign(handle)),
           }),
         );
+        if (delegation && cipher) {
+          httpRouter.use(
+            createDelegationRouter({
+              db,
+              grants,
+              delegations: new DelegationStore(db, cipher),
+              cipher,
+              entra: new EntraDelegationClient(delegation.entra, {
+                scope: delegation.scope,
+                redirectUri: delegation.callbackUrl,
+                logger,
+              }),
+              httpAuth,
+              auth,
+              logger,
+              appBaseUrl: config.getString('app.baseUrl'),
+              lifetimeMs,
+              async userEntity(userEntityRef) {
+                const entity = await catalog.getEntityByRef(userEntityRef, {
+                  credentials: await auth.getOwnServiceCredentials(),
+                });
+                return entity?.kind === 'User' ? (entity as any) : undefined;
+              },
+            }),
+          );
+          logger.info(
+            `Agents may deploy as the person when they choose it on consent (scope ${delegation.scope}, callback ${delegation.callbackUrl})`,
+          );
+        }
       },
     });
   },

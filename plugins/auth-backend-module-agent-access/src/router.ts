@@ -7,6 +7,7 @@ import {
 import { InputError, NotAllowedError, NotFoundError } from '@backstage/errors';
 import express from 'express';
 import Router from 'express-promise-router';
+import { DelegationHandle, HANDLE_LIFETIME_MS } from './delegationRouter';
 import { AgentGrant, AgentGrantStore } from './grants';
 
 /** What the person sees of a grant (My access). */
@@ -32,6 +33,8 @@ export function createAgentAccessRouter(options: {
   logger: LoggerService;
   /** Groups whose members may revoke anyone's grant. */
   adminGroups: string[];
+  /** Signs deploy handles; absent when delegation is off. */
+  signHandle?: (handle: DelegationHandle) => string;
 }) {
   const { grants, httpAuth, auth, userInfo, logger, adminGroups } = options;
   const router = Router();
@@ -97,6 +100,16 @@ export function createAgentAccessRouter(options: {
       clientId: grant.clientId,
       clientName: grant.clientName,
       userEntityRef: grant.userEntityRef,
+      // Checked again when the deploy asks for a token: only lets the
+      // deploy name this grant, never grants anything by itself.
+      ...(options.signHandle && {
+        delegationHandle: options.signHandle({
+          g: grant.id,
+          u: grant.userEntityRef,
+          c: grant.clientId,
+          exp: Date.now() + HANDLE_LIFETIME_MS,
+        }),
+      }),
     });
   });
 

@@ -91,6 +91,15 @@ export function createGrantTaps(options: {
             clientName: clientName ?? hostOf(session.client_id),
             scope: session.scope ?? undefined,
           });
+          // A delegation given on this consent belongs to this grant.
+          await db('agent_delegations')
+            .where({
+              session_id: sessionId,
+              state: 'active',
+              user_entity_ref: grant.userEntityRef,
+              oidc_client_id: grant.clientId,
+            })
+            .update({ grant_id: grant.id });
           logger.info(
             `Agent access granted: ${grant.userEntityRef} to ${grant.clientId} (grant ${grant.id})`,
           );

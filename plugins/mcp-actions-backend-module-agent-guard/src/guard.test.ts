@@ -1,7 +1,12 @@
 import { AddressInfo } from 'node:net';
 import express from 'express';
 import { mockCredentials, mockServices } from '@backstage/backend-test-utils';
-import { createAgentGuard, Introspection } from './guard';
+import {
+  createAgentGuard,
+  EXECUTE_TEMPLATE_TOOL,
+  Introspection,
+  rewriteDelegationSecrets,
+} from './guard';
 
 const CARLA = 'user:default/carla.chen';
 
@@ -134,5 +139,52 @@ describe('createAgentGuard', () => {
     expect(anonymous.body.reached).toBe(true);
     expect(guard.introspected).toEqual([]);
     await guard.close();
+  });
+});
+
+describe('rewriteDelegationSecrets', () => {
+  const HANDLE = 'agent-grant:signed';
+
+  it('replaces a delegated token the agent sent with its grant handle on execute-template', () => {
+    const toolCall = {
+      name: EXECUTE_TEMPLATE_TOOL,
+      arguments: {
+        templateRef: 'template:default/deploy-component',
+        secrets: {
+          entraDelegatedToken: 'eyJ.agent-chosen.token',
+          entraDelegation: 'forged',
+          other: 'kept',
+        },
+      },
+    };
+    expect(rewriteDelegationSecrets(toolCall, HANDLE)).toEqual([
+      'entraDelegatedToken',
+      'entraDelegation',
+    ]);
+    expect(toolCall.arguments.secrets).toEqual({
+      other: 'kept',
+      entraDelegatedToken: HANDLE,
+    });
+  });
+
+  it('adds the handle when the agent sent no secrets', () => {
+    const toolCall: any = { name: EXECUTE_TEMPLATE_TOOL, arguments: {} };
+    expect(rewriteDelegationSecrets(toolCall, HANDLE)).toEqual([]);
+    expect(toolCall.arguments.secrets).toEqual({ entraDelegatedToken: HANDLE });
+  });
+
+  it('strips delegation secrets from other tools and without a handle, adding none', () => {
+    const other = {
+      name: 'catalog.query-catalog-entities',
+      arguments: { secrets: { entraDelegatedToken: 'eyJ.x.y' } },
+    };
+    rewriteDelegationSecrets(other, HANDLE);
+    expect(other.arguments.secrets).toEqual({});
+    const noHandle = {
+      name: EXECUTE_TEMPLATE_TOOL,
+      arguments: { secrets: { entraDelegatedToken: 'eyJ.x.y' } },
+    };
+    rewriteDelegationSecrets(noHandle, undefined);
+    expect(noHandle.arguments.secrets).toEqual({});
   });
 });

@@ -14,6 +14,52 @@ export interface Introspection {
   clientId?: string;
   clientName?: string;
   userEntityRef?: string;
+  /** Present when delegation is on: names the grant to a deploy. */
+  delegationHandle?: string;
+}
+
+/** The scaffolder's MCP tool that starts a task. */
+export const EXECUTE_TEMPLATE_TOOL = 'scaffolder.execute-template';
+
+/**
+ * Task secrets an agent may never set: the deploy module trusts
+ * `entraDelegatedToken` as the person's delegation (the browser's form
+ * decorator fills it; for an agent this guard puts the grant's handle
+ * there). `entraDelegation` is reserved likewise.
+ */
+export const DELEGATION_SECRETS = ['entraDelegatedToken', 'entraDelegation'];
+const DELEGATION_SECRET = 'entraDelegatedToken';
+
+/**
+ * Removes delegation secrets an agent sent with any tool call and, on
+ * execute-template, puts in the handle of the agent's own grant. Returns
+ * the names of the secrets removed (for the log; values are never read).
+ */
+export function rewriteDelegationSecrets(
+  call: { name: string; arguments?: any },
+  handle: string | undefined,
+): string[] {
+  const args = call.arguments;
+  const secrets =
+    args &&
+    typeof args === 'object' &&
+    args.secrets &&
+    typeof args.secrets === 'object'
+      ? args.secrets
+      : undefined;
+  const stripped = secrets
+    ? DELEGATION_SECRETS.filter(name => name in secrets)
+    : [];
+  for (const name of stripped) delete secrets[name];
+  if (
+    call.name === EXECUTE_TEMPLATE_TOOL &&
+    handle &&
+    args &&
+    typeof args === 'object'
+  ) {
+    args.secrets = { ...(secrets ?? {}), [DELEGATION_SECRET]: handle };
+  }
+  return stripped;
 }
 
 /** Asks the auth plugin about a token, as the MCP plugin. */
@@ -129,6 +175,16 @@ export function createAgentGuard(options: {
         )
       : {};
     for (const call of calls) {
+      const stripped = rewriteDelegationSecrets(call, grant.delegationHandle);
+      if (stripped.length) {
+        logger.warn(
+          `Agent ${grant.clientId} sent task secrets ${stripped.join(
+            ', ',
+          )} for ${
+            credentials.principal.userEntityRef
+          }; removed: only the portal sets them`,
+        );
+      }
       const event = await auditor.createEvent({
         eventId: 'agent-tool-call',
         severityLevel: 'medium',

@@ -4,3 +4,8 @@
  * @packageDocumentation
  */
 export { mcpActionsModuleAgentGuard as default } from './module';
+export {
+  DELEGATION_SECRETS,
+  EXECUTE_TEMPLATE_TOOL,
+  rewriteDelegationSecrets,
+} from './guard';

@@ -17,6 +17,8 @@ export interface DeployAuditRecord extends JsonObject {
   target: string | null;
   deploymentId: string | null;
   outcome: 'succeeded' | 'failed';
+  /** The MCP agent the person let deploy as them, if one did. */
+  agent?: { clientId: string; grantId: string };
 }
 
 /**

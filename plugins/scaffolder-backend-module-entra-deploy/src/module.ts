@@ -10,6 +10,7 @@ import { OnBehalfOfClient } from './onBehalfOf';
 import { createEntraDeployAction } from './actions/deploy';
 import { createAzureDevOpsPipelineRunAction } from './actions/pipelineRun';
 import { createDeployPreflightRouter } from './deployPreflight';
+import { createAgentDelegationClient } from './agentDelegation';
 
 /**
  * Adds `entra:deploy` and `azure-devops:pipeline:run` to the scaffolder:
@@ -33,18 +34,31 @@ export const scaffolderModuleEntraDeploy = createBackendModule({
         logger: coreServices.logger,
         auditor: coreServices.auditor,
         auth: coreServices.auth,
+        discovery: coreServices.discovery,
         httpAuth: coreServices.httpAuth,
         httpRouter: coreServices.httpRouter,
         permissions: coreServices.permissions,
         catalog: catalogServiceRef,
         actions: scaffolderActionsExtensionPoint,
       },
-      async init({ config, logger, auditor, actions, httpRouter, ...deps }) {
+      async init({
+        config,
+        logger,
+        auditor,
+        actions,
+        httpRouter,
+        discovery,
+        ...deps
+      }) {
         const settings = readEntraDeployConfig(config);
         const services = {
           verifier: new DelegatedTokenVerifier(settings.entra),
           onBehalfOf: new OnBehalfOfClient(settings.entra, logger),
           auditor,
+          agentDelegation: createAgentDelegationClient({
+            auth: deps.auth,
+            discovery,
+          }),
         };
         actions.addActions(
           createEntraDeployAction(services, settings.environments),

@@ -58,6 +58,10 @@ export function createDeployApiRouter(
       name: claims.name as string | undefined,
       preferredUsername: claims.preferred_username as string | undefined,
       clientId: claims.azp as string | undefined,
+      // The portal names the AI agent a person let deploy as them.
+      ...(req.get('x-portal-agent-client') && {
+        agentClientId: req.get('x-portal-agent-client'),
+      }),
       scopes,
       time: new Date().toISOString(),
       method: req.method,

@@ -17,6 +17,7 @@ import { permissionsServiceFactory } from '@backstage/backend-defaults/permissio
 import { schedulerServiceFactory } from '@backstage/backend-defaults/scheduler';
 import { userInfoServiceFactory } from '@backstage/backend-defaults/userInfo';
 import {
+  BackendFeature,
   coreServices,
   createBackendModule,
   createServiceFactory,
@@ -264,6 +265,10 @@ export async function startDeployBackend(options: {
   deployUrl: string;
   provider?: object;
   orgIngestion?: object;
+  /** More plugins and modules (the agent tests add MCP and agent access). */
+  features?: BackendFeature[];
+  /** Keys merged into `auth`, `backend` and the top level of the config. */
+  config?: { auth?: object; backend?: object; root?: object };
 }) {
   const { emulator, deployUrl, provider = {}, orgIngestion } = options;
   const fixedEntities = orgIngestion
@@ -305,8 +310,12 @@ export async function startDeployBackend(options: {
                 },
               ],
             },
+            ...options.config?.backend,
           },
-          auth: emulatorAuthConfig(emulator, { loadPhoto: false, ...provider }),
+          auth: {
+            ...emulatorAuthConfig(emulator, { loadPhoto: false, ...provider }),
+            ...options.config?.auth,
+          },
           catalog: {
             rules: [{ allow: ['Component', 'Template', 'User', 'Group'] }],
             ...(orgIngestion && {
@@ -328,6 +337,7 @@ export async function startDeployBackend(options: {
             }),
           },
           permission: { enabled: true, ownershipPolicy: OWNERSHIP_POLICY },
+          ...options.config?.root,
           scaffolder: {
             entraDeploy: {
               environments: ['staging', 'production'].map(name => ({
@@ -357,6 +367,7 @@ export async function startDeployBackend(options: {
       permissionModuleOwnershipPolicy,
       scaffolderPlugin,
       scaffolderModuleEntraDeploy,
+      ...(options.features ?? []),
       createBackendModule({
         pluginId: 'scaffolder',
         moduleId: 'deploy-test-database',

@@ -88,7 +88,7 @@ export function createEntraDeployAction(
         environment,
         target: target.url,
         scope: target.scope,
-        call: async accessToken => {
+        call: async (accessToken, _identity, agent) => {
           const signals = [AbortSignal.timeout(target.timeoutMs)];
           if (ctx.signal) signals.push(ctx.signal);
           let res: Response;
@@ -99,6 +99,8 @@ export function createEntraDeployAction(
                 authorization: `Bearer ${accessToken}`,
                 'content-type': 'application/json',
                 accept: 'application/json',
+                // Which agent the person let deploy as them, for the target's record.
+                ...(agent && { 'x-portal-agent-client': agent.clientId }),
               },
               body: JSON.stringify({
                 component,

@@ -1,10 +1,15 @@
-import { AuditorService, LoggerService } from '@backstage/backend-plugin-api';
+import {
+  AuditorService,
+  BackstageCredentials,
+  LoggerService,
+} from '@backstage/backend-plugin-api';
 import { UserEntity } from '@backstage/catalog-model';
 import { NotAllowedError } from '@backstage/errors';
 import { DelegatedIdentity, DelegatedTokenVerifier } from '../delegation';
 import { OnBehalfOfClient } from '../onBehalfOf';
 import { redactInTaskLog } from '../redaction';
 import { auditDeploy, DeployAuditRecord } from '../audit';
+import { AGENT_HANDLE_PREFIX, AgentDelegationClient } from '../agentDelegation';
 
 /**
  * The task secret the frontend's `entra-delegated-token` form decorator
@@ -17,6 +22,14 @@ export interface DeployServices {
   verifier: DelegatedTokenVerifier;
   onBehalfOf: OnBehalfOfClient;
   auditor: AuditorService;
+  /** Fetches an agent's delegated token (tasks an MCP agent started). */
+  agentDelegation?: AgentDelegationClient;
+}
+
+/** The agent a deploy ran for, when an MCP agent started the task. */
+export interface DeployAgent {
+  clientId: string;
+  grantId: string;
 }
 
 /** The parts of the scaffolder's action context the deploy steps use. */
@@ -27,6 +40,7 @@ export interface DeployStepContext {
   task: { id: string };
   templateInfo?: { entityRef?: string };
   signal?: AbortSignal;
+  getInitiatorCredentials?: () => Promise<BackstageCredentials>;
 }
 
 /**
@@ -43,7 +57,11 @@ export async function deployAsInitiator<T extends { deploymentId?: string }>(
     environment?: string;
     target: string;
     scope: string;
-    call: (accessToken: string, identity: DelegatedIdentity) => Promise<T>;
+    call: (
+      accessToken: string,
+      identity: DelegatedIdentity,
+      agent?: DeployAgent,
+    ) => Promise<T>;
   },
 ): Promise<T> {
   const record: DeployAuditRecord = {
@@ -61,7 +79,8 @@ export async function deployAsInitiator<T extends { deploymentId?: string }>(
     outcome: 'failed',
   };
   try {
-    const token = ctx.secrets?.[DELEGATED_TOKEN_SECRET];
+    const { token, agent } = await delegatedTokenOf(services, ctx);
+    if (agent) record.agent = { ...agent };
     if (!token) {
       throw new NotAllowedError(
         `This task carries no delegated Entra token (task secret '${DELEGATED_TOKEN_SECRET}'), so it cannot deploy as you. ` +
@@ -80,7 +99,7 @@ export async function deployAsInitiator<T extends { deploymentId?: string }>(
     ctx.logger.info(
       `Calling ${opts.target} as ${ctx.user?.ref} (object id ${identity.oid})`,
     );
-    const result = await opts.call(exchanged.accessToken, identity);
+    const result = await opts.call(exchanged.accessToken, identity, agent);
     record.deploymentId = result.deploymentId ?? null;
     record.outcome = 'succeeded';
     await auditDeploy(services.auditor, record);
@@ -89,6 +108,37 @@ export async function deployAsInitiator<T extends { deploymentId?: string }>(
     await auditDeploy(services.auditor, record, e as Error);
     throw e;
   }
+}
+
+/**
+ * The person's delegated token: the one the browser's form decorator put
+ * in the task, or, when the MCP guard put an agent grant's handle there
+ * instead (agents cannot set the secret themselves), one fetched for it.
+ */
+async function delegatedTokenOf(
+  services: DeployServices,
+  ctx: DeployStepContext,
+): Promise<{ token?: string; agent?: DeployAgent }> {
+  const secret = ctx.secrets?.[DELEGATED_TOKEN_SECRET];
+  if (!secret?.startsWith(AGENT_HANDLE_PREFIX)) return { token: secret };
+  const handle = secret;
+  if (!services.agentDelegation || !ctx.getInitiatorCredentials) {
+    throw new NotAllowedError(
+      'This task was started by an agent, but agent delegation is not available to the deploy actions.',
+    );
+  }
+  const delegated = await services.agentDelegation(
+    handle,
+    await ctx.getInitiatorCredentials(),
+  );
+  redactInTaskLog(ctx.logger, delegated.accessToken);
+  ctx.logger.info(
+    `Deploying for the agent ${delegated.clientId} under its grant ${delegated.grantId}`,
+  );
+  return {
+    token: delegated.accessToken,
+    agent: { clientId: delegated.clientId, grantId: delegated.grantId },
+  };
 }
 
 // A JWT, whole or cut short: header and payload always start with `eyJ`.

@@ -1,10 +1,12 @@
 import {
+  configApiRef,
   discoveryApiRef,
   fetchApiRef,
   identityApiRef,
 } from '@backstage/frontend-plugin-api';
 import { catalogApiRef } from '@backstage/plugin-catalog-react';
 import {
+  mockApis,
   renderInTestApp,
   TestApiProvider,
 } from '@backstage/frontend-test-utils';
@@ -30,6 +32,12 @@ function backend(approve: { status: number; body: object }) {
       body: session,
     };
     if (url.endsWith('/approve')) answer = approve;
+    if (url.endsWith('/agent-access/v1/delegations')) {
+      answer = {
+        status: 200,
+        body: { authorizeUrl: 'https://login.example/authorize?x=1' },
+      };
+    }
     if (url.endsWith('/reject')) {
       answer = {
         status: 200,
@@ -44,12 +52,23 @@ function backend(approve: { status: number; body: object }) {
   return { calls, fetch };
 }
 
-async function render(api: ReturnType<typeof backend>) {
+async function render(
+  api: ReturnType<typeof backend>,
+  options: { delegation?: boolean; route?: string } = {},
+) {
   const navigate = jest.fn();
   await renderInTestApp(
     <TestApiProvider
       apis={[
         [fetchApiRef, { fetch: api.fetch }],
+        [
+          configApiRef,
+          mockApis.config({
+            data: {
+              agentAccess: { delegation: { enabled: !!options.delegation } },
+            },
+          }),
+        ],
         [
           discoveryApiRef,
           { getBaseUrl: async () => 'http://backend/api/auth' },
@@ -86,7 +105,7 @@ async function render(api: ReturnType<typeof backend>) {
     </TestApiProvider>,
     {
       mountPath: '/oauth2/authorize/:sessionId',
-      initialRouteEntries: ['/oauth2/authorize/s-1'],
+      initialRouteEntries: [options.route ?? '/oauth2/authorize/s-1'],
     },
   );
   return navigate;
@@ -143,5 +162,54 @@ describe('AgentConsentPage', () => {
       ),
     ).toBeInTheDocument();
     expect(navigate).not.toHaveBeenCalled();
+  });
+
+  it('offers "deploy as me" only when delegation is on', async () => {
+    await render(backend({ status: 200, body: {} }));
+    await screen.findByRole('button', { name: 'Approve as Carla Chen' });
+    expect(screen.queryByLabelText(/deploy as me/)).not.toBeInTheDocument();
+  });
+
+  it('with "deploy as me", sends the person to Entra before approving', async () => {
+    const api = backend({ status: 200, body: { redirectUrl: 'x' } });
+    const navigate = await render(api, { delegation: true });
+    fireEvent.click(await screen.findByLabelText(/deploy as me/));
+    fireEvent.click(
+      screen.getByRole('button', { name: 'Approve as Carla Chen' }),
+    );
+    await waitFor(() =>
+      expect(navigate).toHaveBeenCalledWith(
+        'https://login.example/authorize?x=1',
+      ),
+    );
+    expect(api.calls).toEqual([
+      'GET http://backend/api/auth/v1/sessions/s-1',
+      'POST http://backend/api/auth/agent-access/v1/delegations',
+    ]);
+  });
+
+  it('back from Entra, still waits for the person to approve', async () => {
+    const api = backend({
+      status: 200,
+      body: { redirectUrl: `${session.redirectUri}?code=c` },
+    });
+    const navigate = await render(api, {
+      delegation: true,
+      route: '/oauth2/authorize/s-1?delegation=granted',
+    });
+    expect(
+      await screen.findByText(/Entra confirmed your permission/),
+    ).toBeInTheDocument();
+    expect(navigate).not.toHaveBeenCalled();
+    fireEvent.click(
+      screen.getByRole('button', { name: 'Approve as Carla Chen' }),
+    );
+    await waitFor(() =>
+      expect(navigate).toHaveBeenCalledWith(`${session.redirectUri}?code=c`),
+    );
+    expect(api.calls).toEqual([
+      'GET http://backend/api/auth/v1/sessions/s-1',
+      'POST http://backend/api/auth/v1/sessions/s-1/approve',
+    ]);
   });
 });

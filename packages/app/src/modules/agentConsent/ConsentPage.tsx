@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'react';
-import { Route, Routes, useParams } from 'react-router-dom';
+import { Route, Routes, useParams, useSearchParams } from 'react-router-dom';
 import {
   Content,
   InfoCard,
@@ -8,6 +8,7 @@ import {
   WarningPanel,
 } from '@backstage/core-components';
 import {
+  configApiRef,
   discoveryApiRef,
   fetchApiRef,
   identityApiRef,
@@ -16,6 +17,8 @@ import {
 import { catalogApiRef } from '@backstage/plugin-catalog-react';
 import Box from '@material-ui/core/Box';
 import Button from '@material-ui/core/Button';
+import Checkbox from '@material-ui/core/Checkbox';
+import FormControlLabel from '@material-ui/core/FormControlLabel';
 import Typography from '@material-ui/core/Typography';
 
 /** An authorization session as upstream's `GET /v1/sessions/:id` answers. */
@@ -58,6 +61,14 @@ export function AgentConsentPage(props: {
   const { fetch } = useApi(fetchApiRef);
   const identity = useApi(identityApiRef);
   const catalog = useApi(catalogApiRef);
+  const delegationEnabled =
+    useApi(configApiRef).getOptionalBoolean('agentAccess.delegation.enabled') ??
+    false;
+  // Back from Entra with the delegation stored. Never approves by itself: a
+  // link with this parameter must not connect an agent without a click.
+  const [search] = useSearchParams();
+  const delegated = search.get('delegation') === 'granted';
+  const [deployAsMe, setDeployAsMe] = useState(false);
   const [state, setState] = useState<{
     session?: Session;
     person?: Person;
@@ -94,11 +105,37 @@ export function AgentConsentPage(props: {
     })().catch(error => setState({ error }));
   }, [discovery, fetch, identity, catalog, sessionId]);
 
+  /**
+   * "Deploy as me": the person signs in at Entra for the portal's API; the
+   * backend stores the delegation and sends the browser back here.
+   */
+  const delegate = async (session: Session) => {
+    const base = await discovery.getBaseUrl('auth');
+    const res = await fetch(`${base}/agent-access/v1/delegations`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ sessionId: session.id }),
+    });
+    const body = await res.json().catch(() => ({}));
+    if (!res.ok || !body.authorizeUrl) {
+      throw new Error(
+        `Could not start the deploy delegation (${res.status}): ${
+          body.error?.message ?? res.statusText
+        }`,
+      );
+    }
+    navigate(body.authorizeUrl);
+  };
+
   const decide = async (action: 'approve' | 'reject') => {
     const { session } = state;
     if (!session) return;
     setState(s => ({ ...s, busy: true, error: undefined }));
     try {
+      if (action === 'approve' && deployAsMe && !delegated) {
+        await delegate(session);
+        return;
+      }
       const base = await discovery.getBaseUrl('auth');
       const res = await fetch(
         `${base}/v1/sessions/${encodeURIComponent(session.id)}/${action}`,
@@ -163,6 +200,25 @@ export function AgentConsentPage(props: {
           can do no more than you. You can revoke it at any time on My access;
           its next call is then refused.
         </Typography>
+        {delegationEnabled && delegated && (
+          <Typography paragraph>
+            <strong>Deploy as you:</strong> Entra confirmed your permission.
+            Approve to finish connecting {clientName}; it can then run deploy
+            templates as you, with your Entra identity, until you revoke it.
+          </Typography>
+        )}
+        {delegationEnabled && !delegated && (
+          <FormControlLabel
+            control={
+              <Checkbox
+                checked={deployAsMe}
+                onChange={e => setDeployAsMe(e.target.checked)}
+                color="primary"
+              />
+            }
+            label={`Also let ${clientName} deploy as me (you sign in at Microsoft Entra once more; deploy targets then see your identity)`}
+          />
+        )}
         <Box display="flex" gridGap={8}>
           <Button
             variant="contained"
