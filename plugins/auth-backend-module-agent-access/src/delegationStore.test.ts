@@ -149,4 +149,25 @@ describe.each(databases.eachSupportedId())('DelegationStore on %s', id => {
     ).toMatchObject({ state: 'revoked', ciphertext: null, iv: null });
     await expect(store.open(d.id)).rejects.toThrow('holds nothing');
   });
+
+  it('drops pending delegations past their hour when a new one starts', async () => {
+    const { db, store } = await setup();
+    const stale = await store.createPending({
+      userEntityRef: CARLA,
+      clientId: AGENT,
+      sessionId: 'old',
+      pkceVerifier: 'v',
+    });
+    await db('agent_delegations')
+      .where({ id: stale.id })
+      .update({ expires_at: new Date(Date.now() - 1000) });
+    const fresh = await store.createPending({
+      userEntityRef: ROSA,
+      clientId: AGENT,
+      sessionId: 'new',
+      pkceVerifier: 'v',
+    });
+    expect(await store.get(stale.id)).toBeUndefined();
+    expect((await store.get(fresh.id))?.state).toBe('pending');
+  });
 });

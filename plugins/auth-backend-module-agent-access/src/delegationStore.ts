@@ -158,6 +158,11 @@ export class DelegationStore {
     sessionId: string;
     pkceVerifier: string;
   }): Promise<Delegation> {
+    // Swept here rather than on a schedule: starting one is when rows accrue.
+    await this.db('agent_delegations')
+      .where({ state: 'pending' })
+      .where('expires_at', '<', new Date())
+      .delete();
     const row = {
       id: randomUUID(),
       user_entity_ref: options.userEntityRef,
