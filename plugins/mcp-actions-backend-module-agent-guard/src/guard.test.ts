@@ -89,6 +89,12 @@ describe('createAgentGuard', () => {
     ]);
     expect(guard.events[0].meta).toEqual({
       tool: 'catalog.query-catalog-entities',
+      // What makes the stored actor kind agent, with the agent's client id.
+      agent: {
+        clientId: live.clientId,
+        clientName: live.clientName,
+        grantId: 'g-1',
+      },
       clientId: live.clientId,
       clientName: live.clientName,
       grantId: 'g-1',
@@ -96,6 +102,27 @@ describe('createAgentGuard', () => {
       oid: 'oid-carla',
       tid: 'tid-contoso',
     });
+    await guard.close();
+  });
+
+  it('names the agent of a call as its audit actor, with no token or grant handle in the event', async () => {
+    const handle = 'agent-grant:handle-value-123';
+    const guard = await serve(async () => ({
+      ...live,
+      delegationHandle: handle,
+    }));
+    const header = mockCredentials.user.header(CARLA);
+    await guard.post(header, call(1, 'scaffolder.execute-template'));
+    expect(guard.events).toHaveLength(1);
+    const [event] = guard.events;
+    // The person's request: the portal's auditor takes the person from it
+    // and, seeing meta.agent.clientId, records the actor as kind agent.
+    expect(event.request.headers.authorization).toBe(header);
+    expect(event.meta.agent.clientId).toBe(live.clientId);
+    const { request: _request, ...rest } = event;
+    const serialized = JSON.stringify(rest);
+    expect(serialized).not.toContain(header.replace(/^Bearer /, ''));
+    expect(serialized).not.toContain(handle);
     await guard.close();
   });
 

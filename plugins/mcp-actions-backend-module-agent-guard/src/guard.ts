@@ -191,6 +191,14 @@ export function createAgentGuard(options: {
         request: req,
         meta: {
           tool: call.name,
+          // The portal's auditor makes an event with meta.agent an agent's
+          // (kind agent, the person's ref and the client id); the top-level
+          // fields stay for the log readers that already match on them.
+          agent: {
+            clientId: grant.clientId,
+            clientName: grant.clientName,
+            grantId: grant.grantId,
+          },
           clientId: grant.clientId,
           clientName: grant.clientName,
           grantId: grant.grantId,
