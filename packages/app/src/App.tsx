@@ -7,6 +7,7 @@ import { entraOrgStatusModule } from './modules/entraOrgStatus';
 import { accessPlugin, catalogAccessModule } from './modules/access';
 import { deployIdentityModule } from './modules/deployIdentity';
 import { agentConsentModule } from './modules/agentConsent';
+import { auditPlugin } from './modules/audit';
 
 export default createApp({
   features: [
@@ -19,5 +20,6 @@ export default createApp({
     catalogAccessModule,
     deployIdentityModule,
     agentConsentModule,
+    auditPlugin,
   ],
 });

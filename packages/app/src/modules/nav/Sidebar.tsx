@@ -14,6 +14,17 @@ import { SidebarSearchModal } from '@backstage/plugin-search';
 import SettingsIcon from '@material-ui/icons/Settings';
 import { NotificationsSidebarItem } from '@backstage/plugin-notifications';
 import { SidebarProfile } from './SidebarProfile';
+import { usePermission } from '@backstage/plugin-permission-react';
+import { auditReadPermission } from '@internal/plugin-audit-common';
+
+/**
+ * The Audit item, for those who may read the trail only: everyone else
+ * would open a page that tells them they may not.
+ */
+function AuditorsOnly(props: { children: JSX.Element | null }) {
+  const { allowed } = usePermission({ permission: auditReadPermission });
+  return allowed ? props.children : null;
+}
 
 export const SidebarContent = NavContentBlueprint.make({
   params: {
@@ -26,6 +37,7 @@ export const SidebarContent = NavContentBlueprint.make({
       nav.take('page:search'); // Using search modal instead
       nav.take('page:notifications'); // Using NotificationsSidebarItem manually instead
       nav.take('page:user-settings'); // The profile item (name and photo) links there
+      const audit = nav.take('page:audit');
 
       return (
         <Sidebar>
@@ -40,6 +52,7 @@ export const SidebarContent = NavContentBlueprint.make({
             {nav.take('page:scaffolder')}
             <SidebarDivider />
             <SidebarScrollWrapper>
+              <AuditorsOnly>{audit}</AuditorsOnly>
               {nav.rest({ sortBy: 'title' })}
             </SidebarScrollWrapper>
           </SidebarGroup>
