@@ -290,6 +290,14 @@ describe('an MCP agent deploying as the person', () => {
       outcome: 'succeeded',
       initiator: { entityRef: 'user:default/carla.chen', oid: CARLA },
       agent: { clientId: host.clientId, grantId: stored.grant_id },
+      // The audit trail's actor: the agent, acting for Carla.
+      actor: {
+        kind: 'agent',
+        entityRef: 'user:default/carla.chen',
+        oid: CARLA,
+        tid: emulator.tenantId,
+        clientId: host.clientId,
+      },
     });
   });
 

@@ -195,6 +195,7 @@ export function createDeployPreflightRouter(options: {
               template: `template:${template.metadata.namespace ?? 'default'}/${
                 template.metadata.name
               }`,
+              component: deploy.component!,
               taskId: null,
               environment: deploy.environment!,
               target: null,

@@ -225,8 +225,24 @@ describe('deploys carrying the initiator’s Entra identity', () => {
         target: target.url,
         deploymentId: expect.stringMatching(/^deploy-\d+$/),
         outcome: 'succeeded',
+        // Who deployed, for the audit trail: the verified initiator, not
+        // the scaffolder worker that ran the step.
+        actor: {
+          kind: 'person',
+          entityRef: 'user:default/carla.chen',
+          oid: CARLA,
+          tid: emulator.tenantId,
+        },
+        templateRef: DEPLOY_TEMPLATE,
+        componentRef: SERVICE,
+        entityRefs: [SERVICE, DEPLOY_TEMPLATE],
       },
     });
+    // Exactly one event for the deploy (and its outcome line).
+    const ofTask = auditEvents().filter(
+      e => e.meta.taskId === succeeded.at(-1).meta.taskId,
+    );
+    expect(ofTask.map(e => e.status)).toEqual(['initiated', 'succeeded']);
   });
 
   it("refuses another person's token (valid signature), without exchanging it", async () => {
@@ -309,6 +325,9 @@ describe('deploys carrying the initiator’s Entra identity', () => {
         template: DEPLOY_TEMPLATE,
         environment: 'production',
         outcome: 'failed',
+        actor: { kind: 'person', entityRef: 'user:default/dev.patel' },
+        templateRef: DEPLOY_TEMPLATE,
+        componentRef: SERVICE,
       },
     });
   });

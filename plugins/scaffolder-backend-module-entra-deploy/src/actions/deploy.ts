@@ -86,6 +86,7 @@ export function createEntraDeployAction(
       const result = await deployAsInitiator(services, ctx, {
         action: ENTRA_DEPLOY_ACTION_ID,
         environment,
+        component,
         target: target.url,
         scope: target.scope,
         call: async (accessToken, _identity, agent) => {

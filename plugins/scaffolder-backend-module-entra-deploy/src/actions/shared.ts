@@ -55,6 +55,8 @@ export async function deployAsInitiator<T extends { deploymentId?: string }>(
   opts: {
     action: string;
     environment?: string;
+    /** The deployed catalog entity's ref, when the action names one. */
+    component?: string;
     target: string;
     scope: string;
     call: (
@@ -72,6 +74,7 @@ export async function deployAsInitiator<T extends { deploymentId?: string }>(
       tid: null,
     },
     template: ctx.templateInfo?.entityRef ?? null,
+    ...(opts.component && { component: opts.component }),
     taskId: ctx.task.id,
     environment: opts.environment ?? null,
     target: opts.target,
