@@ -105,11 +105,15 @@ const testPlugin = createBackendPlugin({
   },
 });
 
-async function setup(config: JsonObject = {}) {
+async function setup(
+  config: JsonObject = {},
+  enqueue?: (event: AuditEvent) => void,
+) {
   const events: AuditEvent[] = [];
   const lines: LogLine[] = [];
   const sink: AuditSink = {
     enqueue: e => {
+      enqueue?.(e);
       events.push(e);
     },
     attach: () => {},
@@ -237,6 +241,31 @@ describe('auditorServiceFactory', () => {
       'anonymous',
     ]);
     expect(events.every(e => e.actor.entityRef === undefined)).toBe(true);
+  });
+
+  it('names the person of a cookie-authenticated request (TechDocs pages)', async () => {
+    const { backend, events } = await setup();
+    const res = await request(backend.server)
+      .post('/api/tester/emit')
+      .set('Cookie', mockCredentials.limitedUser.cookie('user:default/carol'))
+      .send({});
+    expect(res.status).toBe(200);
+    expect(events[0].actor).toMatchObject({
+      kind: 'person',
+      entityRef: 'user:default/carol',
+    });
+  });
+
+  it('never throws into the audited operation, even when the sink does', async () => {
+    const { emit, events } = await setup({}, () => {
+      throw new Error('sink exploded');
+    });
+    const res = await emit(
+      { meta: { entityRef: 'component:default/a' }, fail: true },
+      mockCredentials.user.header(),
+    );
+    expect(res.status).toBe(200);
+    expect(events).toHaveLength(0);
   });
 
   it('honours meta.actor only when the caller is not a signed-in person', async () => {
