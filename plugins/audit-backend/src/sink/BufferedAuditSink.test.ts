@@ -316,6 +316,25 @@ describe('BufferedAuditSink', () => {
     ]);
   });
 
+  it('stores the actor as it is when the resolver does not answer in time', async () => {
+    const sink = track(
+      new BufferedAuditSink({
+        logger: logger(),
+        flushIntervalMs: NEVER,
+        resolveTimeoutMs: 1,
+      }),
+    );
+    const store = new FakeStore();
+    sink.attach(store, { complete: () => new Promise<AuditActor>(() => {}) });
+    const alice: AuditActor = {
+      kind: 'person',
+      entityRef: 'user:default/alice',
+    };
+    sink.enqueue(event(1, alice));
+    await sink.flush();
+    expect(store.written.map(e => e.actor)).toEqual([alice]);
+  });
+
   it('never throws from enqueue, even when logging the overflow fails', () => {
     const log = logger();
     log.warn.mockImplementation(() => {
@@ -355,14 +374,36 @@ describe('BufferedAuditSink', () => {
     );
   });
 
-  it('delivers what is left at shutdown', async () => {
+  it('delivers what is left at shutdown, without waiting for actor lookups', async () => {
     const sink = track(
       new BufferedAuditSink({ logger: logger(), flushIntervalMs: NEVER }),
     );
     const store = new FakeStore();
+    const complete = jest.fn(() => new Promise<AuditActor>(() => {}));
+    sink.attach(store, { complete });
+    const alice: AuditActor = {
+      kind: 'person',
+      entityRef: 'user:default/alice',
+    };
+    sink.enqueue(event(1, alice));
+    await sink.shutdown();
+    expect(store.written.map(e => e.actor)).toEqual([alice]);
+    expect(complete).not.toHaveBeenCalled();
+  });
+
+  it('tells at shutdown how many events it could not write', async () => {
+    const log = logger();
+    const sink = track(
+      new BufferedAuditSink({ logger: log, flushIntervalMs: NEVER }),
+    );
+    const store = new FakeStore();
+    store.down = true;
     sink.attach(store);
     sink.enqueue(event(1));
+    sink.enqueue(event(2));
     await sink.shutdown();
-    expect(store.written).toHaveLength(1);
+    expect(log.warn).toHaveBeenLastCalledWith(
+      'Audit sink stopped with 2 events not written: connect ECONNREFUSED 127.0.0.1:5432',
+    );
   });
 });

@@ -331,7 +331,9 @@ export class BufferedAuditSink implements AuditSink {
 
   async #resolveActors(batch: AuditEvent[]): Promise<AuditEvent[]> {
     const resolver = this.#resolver;
-    if (!resolver) return batch;
+    // At shutdown the catalog may be gone already and the database is about
+    // to be: store the actors as they are rather than wait for lookups.
+    if (!resolver || this.#stopped) return batch;
     // One lookup per distinct actor per flush, however many events it caused.
     const pending = new Map<string, Promise<AuditActor>>();
     const keyOf = (actor: AuditActor) => JSON.stringify(actor);
