@@ -268,6 +268,54 @@ describe('auditorServiceFactory', () => {
     expect(events).toHaveLength(0);
   });
 
+  it('stores the event when logging fails', async () => {
+    const events: AuditEvent[] = [];
+    const fail = () => {
+      throw new Error('log transport closed');
+    };
+    const broken: LoggerService = {
+      error: fail,
+      warn: fail,
+      info: fail,
+      debug: fail,
+      child: () => broken,
+    };
+    // only the audit lines fail, the backend's own logging works
+    const root = (): LoggerService => ({
+      ...recordingLogger([]),
+      child: meta => (meta.isAuditEvent ? broken : root()),
+    });
+    const backend = await startTestBackend({
+      features: [
+        auditorServiceFactory,
+        testPlugin,
+        createServiceFactory({
+          service: auditSinkServiceRef,
+          deps: {},
+          factory: () => ({
+            enqueue: (e: AuditEvent) => {
+              events.push(e);
+            },
+            attach: () => {},
+            flush: async () => {},
+            stats: () => ({ buffered: 0, dropped: 0, written: 0 }),
+          }),
+        }),
+        createServiceFactory({
+          service: coreServices.rootLogger,
+          deps: {},
+          factory: root,
+        }),
+      ],
+    });
+    const res = await request(backend.server)
+      .post('/api/tester/emit')
+      .set('Authorization', mockCredentials.user.header())
+      .send({ fail: true });
+    expect(res.status).toBe(200);
+    expect(events.map(e => e.outcome)).toEqual(['failed']);
+  });
+
   it('honours meta.actor only when the caller is not a signed-in person', async () => {
     const { emit, events } = await setup();
     const claimed = {

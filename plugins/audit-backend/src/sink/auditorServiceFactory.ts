@@ -173,13 +173,16 @@ class PortalAuditor implements AuditorService {
       ? (options.severityLevel as AuditorServiceEventSeverityLevel)
       : 'low';
     const request = options.request;
-    const caller = await this.#caller(request);
+    const caller = await this.#caller(request).catch(
+      (): Caller => ({ actor: { kind: 'anonymous' }, isUser: false }),
+    );
     const requestFields = request
       ? {
           ip: typeof request.ip === 'string' ? request.ip : undefined,
           hostname:
             typeof request.hostname === 'string' ? request.hostname : undefined,
-          userAgent: headerOf(request, 'user-agent'),
+          userAgent:
+            redactString(headerOf(request, 'user-agent') ?? '') || undefined,
         }
       : {};
     let stored = false;
@@ -212,15 +215,12 @@ class PortalAuditor implements AuditorService {
           actor = { ...actor, ip: requestFields.ip };
         }
         if (requestFields.userAgent && !actor.userAgent) {
-          actor = {
-            ...actor,
-            userAgent: redactString(requestFields.userAgent),
-          };
+          actor = { ...actor, userAgent: requestFields.userAgent };
         }
         const safeError =
           error === undefined ? undefined : sanitizedError(error);
 
-        this.#log(
+        this.#logSafely(
           severity,
           {
             plugin: this.deps.pluginId,
@@ -269,29 +269,38 @@ class PortalAuditor implements AuditorService {
       }
     };
 
-    try {
-      this.#log(severity, {
-        plugin: this.deps.pluginId,
-        eventId: options.eventId,
-        severityLevel: severity,
-        actor: { actorId: caller.actorId, ...requestFields },
-        request: request
-          ? { url: routeOf(request), method: request.method }
-          : undefined,
-        meta: (() => {
-          const m = redactMeta(options.meta);
-          return Object.keys(m).length === 0 ? undefined : m;
-        })(),
-        status: 'initiated',
-      });
-    } catch {
-      // logging is best effort too
-    }
+    this.#logSafely(severity, {
+      plugin: this.deps.pluginId,
+      eventId: options.eventId,
+      severityLevel: severity,
+      actor: { actorId: caller.actorId, ...requestFields },
+      request: request
+        ? { url: routeOf(request), method: request.method }
+        : undefined,
+      meta: (() => {
+        const m = redactMeta(options.meta);
+        return Object.keys(m).length === 0 ? undefined : m;
+      })(),
+      status: 'initiated',
+    });
 
     return {
       success: async params => outcome('succeeded', params?.meta),
       fail: async params => outcome('failed', params?.meta, params?.error),
     };
+  }
+
+  /** Logging is best effort: a failing log transport must not cost the event. */
+  #logSafely(
+    severity: AuditorServiceEventSeverityLevel,
+    fields: Record<string, unknown>,
+    error?: Error,
+  ) {
+    try {
+      this.#log(severity, fields, error);
+    } catch {
+      // nothing better to do with it
+    }
   }
 
   /** Upstream's log line: message `<plugin>.<eventId>`, fields as upstream. */
