@@ -9,6 +9,11 @@ import { policyExtensionPoint } from '@backstage/plugin-permission-node/alpha';
 import { NestedGroupOwnershipResolver } from '@internal/plugin-auth-backend-module-entra-provider';
 import { CONFIG_KEY, readOwnershipPolicyConfig } from './config';
 import { CatalogCurrentIdentities } from './currentIdentity';
+import {
+  createDenialAuditMiddleware,
+  DecisionRecorder,
+  policyConfigHash,
+} from './decisionAudit';
 import { CatalogOwnedEntities } from './ownedEntities';
 import { OwnershipPolicy } from './policy';
 
@@ -54,9 +59,36 @@ export const permissionModuleOwnershipPolicy = createBackendModule({
         logger: coreServices.logger,
         auth: coreServices.auth,
         catalog: catalogServiceRef,
+        auditor: coreServices.auditor,
+        httpRouter: coreServices.httpRouter,
       },
-      async init({ policy, config, logger, auth, catalog }) {
+      async init({
+        policy,
+        config,
+        logger,
+        auth,
+        catalog,
+        auditor,
+        httpRouter,
+      }) {
         const policyConfig = readOwnershipPolicyConfig(config);
+        // Which policy was in force when: the trail's events are read
+        // against it, and a changed admin list shows here.
+        const configEvent = await auditor.createEvent({
+          eventId: 'policy-config',
+          severityLevel: 'medium',
+          meta: {
+            hash: policyConfigHash(policyConfig),
+            admins: policyConfig.admins,
+          },
+        });
+        await configEvent.success();
+        const recorder = new DecisionRecorder();
+        // Modules start before their plugin, so this runs before the
+        // permission backend's own router answers /authorize.
+        httpRouter.use(
+          createDenialAuditMiddleware({ recorder, auditor, logger }),
+        );
         const identities = new CatalogCurrentIdentities({
           catalog,
           auth,
@@ -72,6 +104,7 @@ export const permissionModuleOwnershipPolicy = createBackendModule({
             logger,
             // Validated by the entra-app auth module, which owns the key.
             tokenRoleGroups: readTokenRoleGroups(config),
+            recorder,
           }),
         );
         const { catalog: c, scaffolder: s } = policyConfig;

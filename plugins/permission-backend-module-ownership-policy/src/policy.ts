@@ -3,6 +3,7 @@ import {
   LoggerService,
 } from '@backstage/backend-plugin-api';
 import { parseEntityRef } from '@backstage/catalog-model';
+import { isError } from '@backstage/errors';
 import {
   catalogConditions,
   createCatalogConditionalDecision,
@@ -34,9 +35,11 @@ import {
   RESOURCE_TYPE_SCAFFOLDER_TASK,
   RESOURCE_TYPE_SCAFFOLDER_TEMPLATE,
 } from '@backstage/plugin-scaffolder-common/alpha';
+import { auditReadPermission } from '@internal/plugin-audit-common';
 import { templateRunPermission } from '@internal/plugin-scaffolder-backend-module-template-run-guard';
 import { OwnershipPolicyConfig } from './config';
 import { CurrentIdentityLookup } from './currentIdentity';
+import { conditionalRule, DecisionRecorder } from './decisionAudit';
 
 /**
  * Finds the catalog entities owned by any of a person's ownership refs, for
@@ -58,13 +61,33 @@ interface Subject {
   inAny(groups: string[] | undefined): boolean;
 }
 
+/**
+ * A decision and the name of the rule that made it, for the audit trail's
+ * `permission-denied` events. Conditional decisions are named by their
+ * conditions (see `conditionalRule`), as the resource plugin decides them.
+ */
+interface Verdict {
+  decision: PolicyDecision;
+  rule: string;
+}
+
 type Rule = (
   permission: Permission,
   subject: Subject,
-) => PolicyDecision | Promise<PolicyDecision>;
+) => Verdict | Promise<Verdict>;
 
 const ALLOW: PolicyDecision = { result: AuthorizeResult.ALLOW };
 const DENY: PolicyDecision = { result: AuthorizeResult.DENY };
+
+const allow = (rule: string): Verdict => ({ decision: ALLOW, rule });
+const deny = (rule: string): Verdict => ({ decision: DENY, rule });
+/** ALLOW when in any of the groups, else DENY by rule `deniedRule`. */
+const inGroups = (allowed: boolean, deniedRule: string): Verdict =>
+  allowed ? allow('in-groups') : deny(deniedRule);
+const conditional = (decision: PolicyDecision): Verdict => ({
+  decision,
+  rule: conditionalRule(decision) ?? 'allowed',
+});
 
 type Criteria<T extends string> = PermissionCriteria<PermissionCondition<T>>;
 
@@ -106,6 +129,7 @@ export class OwnershipPolicy implements PermissionPolicy {
   readonly #logger: LoggerService;
   readonly #rules: Map<string, Rule>;
   readonly #tokenRoleGroups: ReadonlySet<string>;
+  readonly #recorder?: DecisionRecorder;
 
   constructor(options: {
     config: OwnershipPolicyConfig;
@@ -119,7 +143,10 @@ export class OwnershipPolicy implements PermissionPolicy {
      * a pipeline's app roles are in its token, not in the catalog.
      */
     tokenRoleGroups?: string[];
+    /** Told which rule decided, for the `/authorize` denial audit. */
+    recorder?: DecisionRecorder;
   }) {
+    this.#recorder = options.recorder;
     this.#config = options.config;
     this.#tokenRoleGroups = new Set(
       (options.tokenRoleGroups ?? []).map(g => g.toLocaleLowerCase('en-US')),
@@ -134,6 +161,24 @@ export class OwnershipPolicy implements PermissionPolicy {
     request: PolicyQuery,
     user?: PolicyQueryUser,
   ): Promise<PolicyDecision> {
+    // Before any await: the n-th call of a request is its n-th item.
+    const slot = this.#recorder?.begin(request.permission.name);
+    try {
+      const { decision, rule } = await this.#decide(request, user);
+      if (slot) slot.rule = rule;
+      return decision;
+    } catch (error) {
+      if (slot && isError(error) && error.name === 'NotAllowedError') {
+        slot.refused = error;
+      }
+      throw error;
+    }
+  }
+
+  async #decide(
+    request: PolicyQuery,
+    user?: PolicyQueryUser,
+  ): Promise<Verdict> {
     const { permission } = request;
     if (!user) {
       // Service principals never get here (Backstage decides them from their
@@ -141,7 +186,7 @@ export class OwnershipPolicy implements PermissionPolicy {
       this.#logger.warn(
         `Denied ${permission.name} to an unauthenticated caller`,
       );
-      return DENY;
+      return deny('unauthenticated');
     }
     // Not the token's or sign-in's ownership: those last as long as the
     // token (an hour), and revocation must not wait for it. A person the
@@ -155,14 +200,14 @@ export class OwnershipPolicy implements PermissionPolicy {
       ...this.#roleGroupsOf(user),
     ]);
     if (subject.inAny(this.#config.admins)) {
-      return ALLOW;
+      return allow('admin');
     }
     const rule = this.#rules.get(permission.name);
     if (!rule) {
       this.#logger.warn(
         `Denied ${permission.name} to ${subject.userEntityRef}: the ownership policy does not name this permission`,
       );
-      return DENY;
+      return deny('unknown-permission');
     }
     return rule(permission, subject);
   }
@@ -198,29 +243,33 @@ export class OwnershipPolicy implements PermissionPolicy {
   #createRules(): Map<string, Rule> {
     const { catalog, scaffolder } = this.#config;
     const register: Rule = (_, s) =>
-      s.inAny(catalog.registerGroups) ? ALLOW : DENY;
+      inGroups(s.inAny(catalog.registerGroups), 'not-in-register-groups');
     const owners: Rule = (permission, s) => {
       if (!isResourcePermission(permission, RESOURCE_TYPE_CATALOG_ENTITY)) {
         return wrongResourceType(permission);
       }
-      return createCatalogConditionalDecision(
-        permission,
-        catalogConditions.isEntityOwner({ claims: s.refs }),
+      return conditional(
+        createCatalogConditionalDecision(
+          permission,
+          catalogConditions.isEntityOwner({ claims: s.refs }),
+        ),
       );
     };
     const taskCreator: Rule = (permission, s) => {
       if (!isResourcePermission(permission, RESOURCE_TYPE_SCAFFOLDER_TASK)) {
         return wrongResourceType(permission);
       }
-      return createScaffolderTaskConditionalDecision(
-        permission,
-        scaffolderTaskConditions.isTaskOwner({
-          createdBy: [...new Set([s.userEntityRef, s.refs[0]])],
-        }),
+      return conditional(
+        createScaffolderTaskConditionalDecision(
+          permission,
+          scaffolderTaskConditions.isTaskOwner({
+            createdBy: [...new Set([s.userEntityRef, s.refs[0]])],
+          }),
+        ),
       );
     };
-    const signedIn: Rule = () => ALLOW;
-    const adminsOnly: Rule = () => DENY;
+    const signedIn: Rule = () => allow('signed-in');
+    const adminsOnly: Rule = () => deny('admins-only');
 
     return new Map<string, Rule>([
       // Catalog
@@ -249,7 +298,8 @@ export class OwnershipPolicy implements PermissionPolicy {
       ['scaffolder.action.execute', (p, s) => this.#action(p, s)],
       [
         'scaffolder.template.dry-run',
-        (_, s) => (s.inAny(scaffolder.dryRunGroups) ? ALLOW : DENY),
+        (_, s) =>
+          inGroups(s.inAny(scaffolder.dryRunGroups), 'not-in-dry-run-groups'),
       ],
       ['scaffolder.template.management', adminsOnly],
       // Kubernetes and TechDocs, as installed in packages/backend.
@@ -257,18 +307,20 @@ export class OwnershipPolicy implements PermissionPolicy {
       ['kubernetes.resources.read', signedIn],
       ['kubernetes.proxy', adminsOnly],
       ['techdocs.actions.read', signedIn],
+      // The audit trail names who did what to which entity: admins only.
+      [auditReadPermission.name, adminsOnly],
     ]);
   }
 
-  #read(permission: Permission, s: Subject): PolicyDecision {
+  #read(permission: Permission, s: Subject): Verdict {
     if (!isResourcePermission(permission, RESOURCE_TYPE_CATALOG_ENTITY)) {
       return wrongResourceType(permission);
     }
     // Templates are read by everyone, restricted ones included (see #run).
     const readable = this.#readable(s);
     return readable
-      ? createCatalogConditionalDecision(permission, readable)
-      : ALLOW;
+      ? conditional(createCatalogConditionalDecision(permission, readable))
+      : allow('signed-in');
   }
 
   /** What the person may read; undefined: everything. */
@@ -297,7 +349,7 @@ export class OwnershipPolicy implements PermissionPolicy {
    * allowed where a missing one is denied, and `POST /authorize` would
    * tell them it exists.
    */
-  #run(permission: Permission, s: Subject): PolicyDecision {
+  #run(permission: Permission, s: Subject): Verdict {
     if (!isResourcePermission(permission, RESOURCE_TYPE_CATALOG_ENTITY)) {
       return wrongResourceType(permission);
     }
@@ -321,32 +373,36 @@ export class OwnershipPolicy implements PermissionPolicy {
       });
     }
     return criteria.length > 0
-      ? createCatalogConditionalDecision(permission, allOf(criteria))
-      : ALLOW;
+      ? conditional(
+          createCatalogConditionalDecision(permission, allOf(criteria)),
+        )
+      : allow('signed-in');
   }
 
-  #tagged(permission: Permission, s: Subject): PolicyDecision {
+  #tagged(permission: Permission, s: Subject): Verdict {
     if (!isResourcePermission(permission, RESOURCE_TYPE_SCAFFOLDER_TEMPLATE)) {
       return wrongResourceType(permission);
     }
     const denied = this.#config.scaffolder.tags.filter(t => !s.inAny(t.groups));
     if (denied.length === 0) {
-      return ALLOW;
+      return allow('in-groups');
     }
-    return createScaffolderTemplateConditionalDecision(permission, {
-      not: anyOf(
-        denied.map(t => scaffolderTemplateConditions.hasTag({ tag: t.tag })),
-      ),
-    });
+    return conditional(
+      createScaffolderTemplateConditionalDecision(permission, {
+        not: anyOf(
+          denied.map(t => scaffolderTemplateConditions.hasTag({ tag: t.tag })),
+        ),
+      }),
+    );
   }
 
-  async #action(permission: Permission, s: Subject): Promise<PolicyDecision> {
+  async #action(permission: Permission, s: Subject): Promise<Verdict> {
     if (!isResourcePermission(permission, RESOURCE_TYPE_SCAFFOLDER_ACTION)) {
       return wrongResourceType(permission);
     }
     const deploy = this.#config.scaffolder.deploy;
     if (!deploy) {
-      return ALLOW;
+      return allow('signed-in');
     }
     const { hasActionId, hasStringProperty } = scaffolderActionConditions;
     const toEnvironment = (name: string) =>
@@ -377,9 +433,8 @@ export class OwnershipPolicy implements PermissionPolicy {
         });
       }
     }
-    return createScaffolderActionConditionalDecision(
-      permission,
-      anyOf(allowed),
+    return conditional(
+      createScaffolderActionConditionalDecision(permission, anyOf(allowed)),
     );
   }
 }

@@ -3,7 +3,8 @@
  * (Entra sign-in against the emulator, Backstage user and plugin tokens),
  * real catalog, scaffolder and permission plugins, and the ownership policy.
  * Only infrastructure is local: SQLite in memory, a fixed catalog provider
- * instead of Graph ingestion, and a recording stand-in for `entra:deploy`.
+ * instead of Graph ingestion, a recording stand-in for `entra:deploy`, and
+ * an auditor that records every plugin's audit events.
  */
 import { authServiceFactory } from '@backstage/backend-defaults/auth';
 import { httpAuthServiceFactory } from '@backstage/backend-defaults/httpAuth';
@@ -36,6 +37,9 @@ import catalogModuleReadGuard from '@internal/plugin-catalog-backend-module-read
 import catalogModuleEntraOrg from '@internal/plugin-catalog-backend-module-entra-org';
 import scaffolderModuleTemplateRunGuard from '@internal/plugin-scaffolder-backend-module-template-run-guard';
 import { permissionModuleOwnershipPolicy } from '../module';
+import { RecordedAuditEvent, recordingAuditorFactory } from './auditor';
+
+export type { RecordedAuditEvent };
 
 /** A deploy the stand-in `entra:deploy` action performed. */
 export interface RecordedDeploy {
@@ -101,6 +105,7 @@ export async function startPortalBackend(options: {
   } = options;
   const { portal } = emulator.apps;
   const deploys: RecordedDeploy[] = [];
+  const auditEvents: RecordedAuditEvent[] = [];
   let applyEntities: ApplyEntities = async () => {
     throw new Error('The test entity provider is not connected yet');
   };
@@ -110,6 +115,7 @@ export async function startPortalBackend(options: {
       httpAuthServiceFactory,
       userInfoServiceFactory,
       permissionsServiceFactory,
+      recordingAuditorFactory(auditEvents),
       mockServices.rootConfig.factory({
         data: {
           app: { baseUrl: 'http://localhost:3000' },
@@ -206,6 +212,8 @@ export async function startPortalBackend(options: {
     backend,
     baseUrl: `http://localhost:${port}`,
     deploys,
+    /** Every audit event of every plugin, in the order of their outcomes. */
+    auditEvents,
     applyEntities: (current: Entity[]) => applyEntities(current),
   };
 }
