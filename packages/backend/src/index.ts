@@ -7,6 +7,7 @@ import { rootHttpRouterServiceFactory } from '@backstage/backend-defaults/rootHt
 import { logRequestsWithoutOAuthSecrets } from '@internal/plugin-auth-backend-module-entra-provider';
 import { acceptEntraAppTokens } from '@internal/plugin-auth-backend-module-entra-app-provider';
 import { refuseDevelopmentOnlySettings } from '@internal/plugin-production-guard-backend';
+import { auditorServiceFactory } from '@internal/plugin-audit-backend';
 // Imported, not import()ed: run from source, a workspace package's dynamic
 // import has only a `default` (CommonJS), so named modules were undefined.
 import {
@@ -51,9 +52,7 @@ backend.add(
 // publish:local: templates publish to a folder served by URL and register
 // it, so they run end to end offline. Only where
 // scaffolder.localPublish.directory is set (app-config.yaml, not production).
-backend.add(
-  import('@internal/plugin-scaffolder-backend-module-local-publish'),
-);
+backend.add(import('@internal/plugin-scaffolder-backend-module-local-publish'));
 // Per-template run limits (scaffolder.template.run, asked before a task is
 // created): restricted templates stay visible, running them is refused with
 // the reason (docs/permissions.md).
@@ -76,9 +75,7 @@ backend.add(import('@backstage/plugin-auth-backend'));
 backend.add(import('@internal/plugin-auth-backend-module-entra-provider'));
 // Pipelines: an Entra app token (client credentials for the portal's API)
 // becomes its service principal's catalog entity (provider id `entra-app`).
-backend.add(
-  import('@internal/plugin-auth-backend-module-entra-app-provider'),
-);
+backend.add(import('@internal/plugin-auth-backend-module-entra-app-provider'));
 
 // Catalog
 backend.add(import('@backstage/plugin-catalog-backend'));
@@ -103,6 +100,13 @@ backend.add(import('@backstage/plugin-permission-backend'));
 backend.add(
   import('@internal/plugin-permission-backend-module-ownership-policy'),
 );
+
+// Audit trail: every plugin's auditor events (redacted, with the verified
+// actor) go to the logs and through a bounded buffer to the audit database;
+// admins (audit.read) query and export them at /api/audit, old ones are
+// removed after audit.retention.maxAgeDays (docs/audit.md).
+backend.add(auditorServiceFactory);
+backend.add(import('@internal/plugin-audit-backend'));
 
 // Search: the PostgreSQL engine registers itself only on a pg database; on
 // SQLite (development) the in-memory Lunr engine is used.
