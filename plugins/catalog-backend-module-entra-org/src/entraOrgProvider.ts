@@ -1,7 +1,11 @@
 import {
+  AuditorService,
+  AuditorServiceEventSeverityLevel,
   LoggerService,
   SchedulerServiceTaskRunner,
 } from '@backstage/backend-plugin-api';
+import { NotAllowedError, ServiceUnavailableError } from '@backstage/errors';
+import { JsonObject } from '@backstage/types';
 import { randomUUID } from 'node:crypto';
 import {
   ANNOTATION_LOCATION,
@@ -75,6 +79,12 @@ export interface EntraOrgProviderOptions {
   taskRunner: SchedulerServiceTaskRunner;
   /** The scheduler task id, for retries and manual runs. */
   taskId: string;
+  /**
+   * Where each run (full round or delta poll) is recorded as an audit
+   * event: `entra-org-run`, or `entra-org-guard-refused` when the deletion
+   * guard refuses it. None when absent.
+   */
+  auditor?: AuditorService;
   /** Share of last run's users, groups or memberships a run may remove (default 0.2). */
   maxDeletionShare?: number;
   /** Whether B2B guests become catalog users (default exclude). */
@@ -143,6 +153,13 @@ export function deltaUnsupportedBy(
 }
 
 type Counts = IngestionCounts;
+
+/** What the deletion guard refused: removing `removed` of `of` of a kind. */
+interface GuardRefusal {
+  kind: keyof Counts;
+  removed: number;
+  of: number;
+}
 
 /** The catalog's location key for a provider's entities. */
 export function entraOrgLocationKey(providerId: string): string {
@@ -344,6 +361,7 @@ export class EntraOrgEntityProvider implements EntityProvider {
     const startedAt = new Date();
     const state = await store.get(this.providerId);
     let readMs: number | undefined;
+    let refusedBy: GuardRefusal | undefined;
     const finish = async (
       run: Omit<
         IngestionRunStatus,
@@ -384,8 +402,31 @@ export class EntraOrgEntityProvider implements EntityProvider {
           ).toISOString(),
         }),
       };
-      await store.update(this.providerId, { ...change, lastRun: status });
+      await store.update(this.providerId, {
+        ...change,
+        lastRun: status,
+        // The request is this run's; a retry is the schedule's.
+        ...(state.fullRoundRequestedBy && { fullRoundRequestedBy: undefined }),
+      });
       if (retryInMs !== undefined) this.options.scheduleRetry?.(retryInMs);
+      await this.audit({
+        mode: 'full',
+        outcome: status.outcome,
+        requestedBy: state.fullRoundRequestedBy,
+        refusedBy,
+        error: status.error,
+        meta: {
+          durationMs: status.durationMs,
+          ...(status.readMs !== undefined && { readMs: status.readMs }),
+          ...(status.read && { read: { ...status.read } }),
+          ...(status.sent && { sent: { ...status.sent } }),
+          ...(status.rejected && { rejected: { ...status.rejected } }),
+          ...(status.removalAllowedBy && {
+            removalAllowedBy: status.removalAllowedBy,
+          }),
+          graphRequests: status.graph.requests,
+        },
+      });
       return status;
     };
 
@@ -446,6 +487,11 @@ export class EntraOrgEntityProvider implements EntityProvider {
         'If the removal is intended, an admin can allow it once (Entra org status card, or ' +
         `POST /api/catalog/entra-org/providers/${this.providerId}/allow-removal).`;
       logger.error(`Entra org ingestion refused: ${error}`);
+      refusedBy = {
+        kind: removal.kind,
+        removed: removal.removed,
+        of: state.baseline![removal.kind]!,
+      };
       return finish({ outcome: 'refused', read: counts, rejected, error });
     }
 
@@ -642,11 +688,79 @@ export class EntraOrgEntityProvider implements EntityProvider {
     return state.lastRun;
   }
 
-  /** Makes the next tick a full round (run now, allow removal). */
-  async requestFullRound(): Promise<void> {
+  /**
+   * Makes the next tick a full round (run now, allow removal); its audit
+   * event names `requestedBy` as the actor.
+   */
+  async requestFullRound(requestedBy?: string): Promise<void> {
     await this.options.store.update(this.providerId, {
       fullRoundRequested: true,
+      ...(requestedBy && { fullRoundRequestedBy: requestedBy }),
     });
+  }
+
+  /**
+   * One audit event per run: `entra-org-guard-refused` (high) when the
+   * deletion guard refused it, else `entra-org-run`, failed (medium) or
+   * succeeded (low: a delta poll that changed nothing is one too, every
+   * poll interval). A run someone asked for names them as the actor; the
+   * scheduler's runs are the catalog plugin's. Never fails the run.
+   */
+  private async audit(run: {
+    mode: 'full' | 'delta';
+    outcome: string;
+    requestedBy?: string;
+    refusedBy?: GuardRefusal;
+    error?: string;
+    meta: JsonObject;
+  }): Promise<void> {
+    const { auditor, logger } = this.options;
+    if (!auditor) return;
+    const { refusedBy, requestedBy } = run;
+    const failed = run.outcome === 'failed';
+    let severityLevel: AuditorServiceEventSeverityLevel = 'low';
+    if (failed || requestedBy) severityLevel = 'medium';
+    if (refusedBy) severityLevel = 'high';
+    try {
+      const event = await auditor.createEvent({
+        eventId: refusedBy ? 'entra-org-guard-refused' : 'entra-org-run',
+        severityLevel,
+        meta: {
+          providerId: this.providerId,
+          mode: run.mode,
+          outcome: run.outcome,
+          trigger: requestedBy ? 'manual' : 'schedule',
+          ...(requestedBy && {
+            requestedBy,
+            actor: requestedBy.startsWith('service:')
+              ? { kind: 'service', subject: requestedBy.slice(8) }
+              : { kind: 'person', entityRef: requestedBy },
+          }),
+          ...(refusedBy && {
+            guard:
+              refusedBy.kind === 'memberships'
+                ? 'membership-guard'
+                : 'deletion-guard',
+            guardKind: refusedBy.kind,
+            wouldRemove: refusedBy.removed,
+            of: refusedBy.of,
+            maxDeletionShare: this.maxShare(),
+          }),
+          ...run.meta,
+        },
+      });
+      if (refusedBy) {
+        await event.fail({ error: new NotAllowedError(run.error) });
+      } else if (failed) {
+        await event.fail({ error: new ServiceUnavailableError(run.error) });
+      } else {
+        await event.success();
+      }
+    } catch (error) {
+      logger.warn(
+        `Could not record the audit event of an Entra org ${run.mode} run: ${error}`,
+      );
+    }
   }
 
   /** The delta cursor's last answer, for the status card. */
@@ -670,6 +784,7 @@ export class EntraOrgEntityProvider implements EntityProvider {
     const deltaStore = this.options.delta!.store;
     const startedAt = new Date();
     const state = await store.get(this.providerId);
+    let refusedBy: GuardRefusal | undefined;
     const finish = async (
       poll: Omit<
         DeltaPollStatus,
@@ -688,6 +803,22 @@ export class EntraOrgEntityProvider implements EntityProvider {
         lastDelta: status,
         ...(status.outcome === 'applied' && { lastAppliedDelta: status }),
       });
+      // An expired token is followed at once by a full round, which is
+      // the run recorded.
+      if (status.outcome !== 'expired') {
+        await this.audit({
+          mode: 'delta',
+          outcome: status.outcome,
+          refusedBy,
+          error: status.error,
+          meta: {
+            durationMs: status.durationMs,
+            ...(status.changed && { changed: { ...status.changed } }),
+            ...(status.applied && { applied: { ...status.applied } }),
+            graphRequests: status.graph.requests,
+          },
+        });
+      }
       return status;
     };
 
@@ -836,6 +967,7 @@ export class EntraOrgEntityProvider implements EntityProvider {
         'If the removal is intended, an admin can allow it once (Entra org status card, or ' +
         `POST /api/catalog/entra-org/providers/${this.providerId}/allow-removal), which reads the whole organisation again.`;
       logger.error(`Entra org delta poll refused: ${error}`);
+      refusedBy = { kind: over, removed: sum[over] ?? 0, of: window![over]! };
       return finish({ outcome: 'refused', changed, error });
     }
 

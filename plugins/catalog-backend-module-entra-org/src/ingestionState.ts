@@ -112,6 +112,11 @@ export interface ProviderState {
   deltaRemoved?: IngestionCounts;
   /** An admin asked for a full round (run now, allow removal). */
   fullRoundRequested?: boolean;
+  /**
+   * Who asked for it (a user entity ref, or `service:<subject>`), for the
+   * audit event of the run it caused; cleared by the next full round.
+   */
+  fullRoundRequestedBy?: string;
 }
 
 /**

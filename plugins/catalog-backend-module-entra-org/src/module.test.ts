@@ -87,6 +87,39 @@ const intervalScheduler = createServiceFactory({
   },
 });
 
+interface AuditRecord {
+  eventId: string;
+  outcome: string;
+  principal?: unknown;
+  meta: Record<string, any>;
+}
+
+/**
+ * Records each event's outcome with its request's principal, as the
+ * portal's auditor derives the actor.
+ */
+const recordingAuditor = (events: AuditRecord[]) =>
+  createServiceFactory({
+    service: coreServices.auditor,
+    deps: { httpAuth: coreServices.httpAuth },
+    factory: ({ httpAuth }) => ({
+      createEvent: async ({ eventId, request: req, meta }) => {
+        const principal = req
+          ? (await httpAuth.credentials(req)).principal
+          : undefined;
+        const done = (outcome: string) => async (o?: { meta?: object }) => {
+          events.push({
+            eventId,
+            outcome,
+            principal,
+            meta: { ...meta, ...o?.meta },
+          });
+        };
+        return { success: done('succeeded'), fail: done('failed') };
+      },
+    }),
+  });
+
 async function waitFor<T>(
   probe: () => Promise<T | undefined>,
   what: string,
@@ -265,11 +298,82 @@ describe('catalogModuleEntraOrg in a backend', () => {
     );
   });
 
-  it('refuses the status and the override to whom the policy denies them', async () => {
+  it('records an override once as the admin who asked, and a run started now once, by the run, as that admin', async () => {
+    const events: AuditRecord[] = [];
     const { server } = await startTestBackend({
       features: [
         catalogPlugin,
         catalogModuleEntraOrg,
+        recordingAuditor(events),
+        mockServices.rootConfig.factory({ data: providerConfig(emulator) }),
+      ],
+    });
+    const auth = mockCredentials.user.header('user:default/ada.admin');
+    const runs = () => events.filter(e => e.eventId === 'entra-org-run');
+    // The test scheduler runs the task once at startup.
+    await waitFor(
+      async () => (runs().length === 1 ? true : undefined),
+      'the scheduled run',
+    );
+    expect(runs()[0]).toMatchObject({
+      outcome: 'succeeded',
+      principal: undefined,
+      meta: { trigger: 'schedule', mode: 'full', outcome: 'applied' },
+    });
+
+    const allowed = await request(server)
+      .post('/api/catalog/entra-org/providers/default/allow-removal')
+      .set('Authorization', auth);
+    expect(allowed.status).toBe(202);
+    expect(events.filter(e => e.eventId === 'entra-org-removal-allow')).toEqual(
+      [
+        {
+          eventId: 'entra-org-removal-allow',
+          outcome: 'succeeded',
+          principal: { type: 'user', userEntityRef: 'user:default/ada.admin' },
+          meta: {
+            providerId: 'default',
+            allowedBy: 'user:default/ada.admin',
+            run: 'started',
+          },
+        },
+      ],
+    );
+    await waitFor(
+      async () => (runs().length === 2 ? true : undefined),
+      'the run the override started',
+    );
+
+    const started = await request(server)
+      .post('/api/catalog/entra-org/providers/default/run')
+      .set('Authorization', auth);
+    expect(started.status).toBe(202);
+    await waitFor(
+      async () => (runs().length === 3 ? true : undefined),
+      'the run started now',
+    );
+    // Both runs someone asked for name them; neither came twice.
+    for (const run of runs().slice(1)) {
+      expect(run).toMatchObject({
+        outcome: 'succeeded',
+        principal: undefined,
+        meta: {
+          trigger: 'manual',
+          requestedBy: 'user:default/ada.admin',
+          actor: { kind: 'person', entityRef: 'user:default/ada.admin' },
+        },
+      });
+    }
+    expect(events).toHaveLength(4);
+  });
+
+  it('refuses the status and the override to whom the policy denies them', async () => {
+    const events: AuditRecord[] = [];
+    const { server } = await startTestBackend({
+      features: [
+        catalogPlugin,
+        catalogModuleEntraOrg,
+        recordingAuditor(events),
         mockServices.permissions.factory({ result: AuthorizeResult.DENY }),
         mockServices.rootConfig.factory({
           data: providerConfig(emulator, {
@@ -302,6 +406,23 @@ describe('catalogModuleEntraOrg in a backend', () => {
         'Only portal admins may start an Entra org ingestion run',
       );
     }
+    // Each refused request once, as the person who asked.
+    const ben = { type: 'user', userEntityRef: 'user:default/ben.builder' };
+    expect(events).toEqual([
+      expect.objectContaining({
+        eventId: 'entra-org-removal-allow',
+        outcome: 'failed',
+        principal: ben,
+      }),
+      ...['default', 'nope'].map(providerId =>
+        expect.objectContaining({
+          eventId: 'entra-org-run',
+          outcome: 'failed',
+          principal: ben,
+          meta: expect.objectContaining({ providerId, outcome: 'not-started' }),
+        }),
+      ),
+    ]);
   });
 
   it('says so when run now finds a run going on, and keeps an override for the next run', async () => {

@@ -189,6 +189,7 @@ export const catalogModuleEntraOrg = createBackendModule({
                 : schedule,
             ),
             taskId,
+            auditor: deps.auditor,
             ...extras,
             ...(delta.enabled && {
               delta: { store: deltaStore, fullRoundEveryMs },
@@ -218,9 +219,9 @@ export const catalogModuleEntraOrg = createBackendModule({
             httpAuth: deps.httpAuth,
             permissions: deps.permissions,
             auditor: deps.auditor,
-            triggerRun: async provider => {
+            triggerRun: async (provider, requestedBy) => {
               // The task's next tick must be a full round, not a poll.
-              await provider.requestFullRound();
+              await provider.requestFullRound(requestedBy);
               await scheduler.triggerTask(
                 providers.find(p => p.provider === provider)!.taskId,
               );

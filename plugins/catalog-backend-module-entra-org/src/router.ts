@@ -1,5 +1,8 @@
 import {
   AuditorService,
+  BackstageCredentials,
+  BackstageServicePrincipal,
+  BackstageUserPrincipal,
   HttpAuthService,
   PermissionsService,
 } from '@backstage/backend-plugin-api';
@@ -45,9 +48,13 @@ export function createEntraOrgRouter(options: {
   auditor: AuditorService;
   /**
    * Starts a provider's run now (through the scheduler, so replicas do not
-   * race). Rejects with a ConflictError while a run is going on.
+   * race), recorded as asked for by `requestedBy`. Rejects with a
+   * ConflictError while a run is going on.
    */
-  triggerRun: (provider: EntraOrgEntityProvider) => Promise<void>;
+  triggerRun: (
+    provider: EntraOrgEntityProvider,
+    requestedBy: string,
+  ) => Promise<void>;
   /**
    * Counts the provider's people, Groups and service principals (Users
    * labelled as such) the catalog holds now.
@@ -75,6 +82,16 @@ export function createEntraOrgRouter(options: {
     }
     return credentials;
   };
+
+  /** Who asked, as the run's audit event and the override record it. */
+  const requester = ({
+    principal,
+  }: BackstageCredentials<
+    BackstageUserPrincipal | BackstageServicePrincipal
+  >) =>
+    principal.type === 'user'
+      ? principal.userEntityRef
+      : `service:${principal.subject}`;
 
   router.get('/entra-org/status', async (req, res) => {
     await authorize(req, entraOrgStatusReadPermission);
@@ -123,29 +140,38 @@ export function createEntraOrgRouter(options: {
     return provider;
   };
 
+  // A run that starts is recorded once, by the run itself (entra-org-run
+  // with this admin as the actor and its outcome); here only a request
+  // that started none: refused, unknown provider, or a run going on.
   router.post('/entra-org/providers/:id/run', async (req, res) => {
-    const event = await auditor.createEvent({
-      eventId: 'entra-org-run',
-      severityLevel: 'medium',
-      request: req,
-      meta: { providerId: req.params.id },
-    });
     try {
       // Asked before the provider is looked up: to anyone else, provider
       // ids are not there to be probed.
-      await authorize(req, entraOrgRunPermission);
+      const credentials = await authorize(req, entraOrgRunPermission);
       const provider = findProvider(req.params.id);
-      await options.triggerRun(provider).catch(error => {
-        if (!isRunning(error)) throw error;
-        throw new ConflictError(
-          `A run of Entra org provider '${provider.providerId}' is going on now; its outcome will show in the status when it ends. Start another after that if needed.`,
-        );
-      });
-      await event.success();
+      await options
+        .triggerRun(provider, requester(credentials))
+        .catch(error => {
+          if (!isRunning(error)) throw error;
+          throw new ConflictError(
+            `A run of Entra org provider '${provider.providerId}' is going on now; its outcome will show in the status when it ends. Start another after that if needed.`,
+          );
+        });
       res
         .status(202)
         .json({ providerId: provider.providerId, state: 'started' });
     } catch (error) {
+      const event = await auditor.createEvent({
+        eventId: 'entra-org-run',
+        severityLevel: 'medium',
+        request: req,
+        meta: {
+          providerId: req.params.id,
+          mode: 'full',
+          trigger: 'manual',
+          outcome: 'not-started',
+        },
+      });
       await event.fail({ error: error as Error });
       throw error;
     }
@@ -161,22 +187,21 @@ export function createEntraOrgRouter(options: {
     try {
       const credentials = await authorize(req, entraOrgRemovalAllowPermission);
       const provider = findProvider(req.params.id);
-      const { principal } = credentials;
-      const by =
-        principal.type === 'user'
-          ? principal.userEntityRef
-          : `service:${principal.subject}`;
+      const by = requester(credentials);
       await provider.allowNextRemoval(by);
       // A run going on now does not take the override (it read its state
       // when it started); the next one does, so that is not an error.
-      const running = await options.triggerRun(provider).then(
+      // The run is recorded on its own (entra-org-run, removalAllowedBy).
+      const running = await options.triggerRun(provider, by).then(
         () => false,
         error => {
           if (isRunning(error)) return true;
           throw error;
         },
       );
-      await event.success();
+      await event.success({
+        meta: { allowedBy: by, run: running ? 'running' : 'started' },
+      });
       res.status(202).json({
         providerId: provider.providerId,
         allowedBy: by,
