@@ -51,6 +51,9 @@ const refOf = (name: string) => `component:default/${name}`;
 const ownershipPolicy = {
   admins: ['group:default/platform-admins'],
   catalog: { restrictReadToOwners: { kinds: ['Resource'] } },
+  // Every decision reads the person from the catalog: a removed User is
+  // refused at once (the last test).
+  identityCacheTtl: '0s',
 };
 
 const entityDelete = {
@@ -70,11 +73,21 @@ const auditRead = {
   attributes: { action: 'read' },
 };
 
+/** What the catalog holds: the seeded org and the fixtures, but `removed` Users. */
+const entitiesNow = (removed: string[] = []) => [
+  ...seededOrgEntities().filter(
+    e => !(e.kind === 'User' && removed.includes(e.metadata.name)),
+  ),
+  ...COMPONENTS.map(component),
+  database('audited-db'),
+];
+
 describe('permission denials in the audit trail', () => {
   let emulator: EntraEmulator;
   let baseUrl: string;
   let events: RecordedAuditEvent[];
   let stopBackend: () => Promise<void>;
+  let applyEntities: (entities: Entity[]) => Promise<void>;
   const headers = {} as Record<Who, Record<string, string>>;
 
   const api = (who: Who, method: string, path: string, body?: unknown) =>
@@ -107,16 +120,13 @@ describe('permission denials in the audit trail', () => {
     emulator = await startTestEmulator();
     const started = await startPortalBackend({
       emulator,
-      entities: [
-        ...seededOrgEntities(),
-        ...COMPONENTS.map(component),
-        database('audited-db'),
-      ],
+      entities: entitiesNow(),
       ownershipPolicy,
       staticToken: STATIC_TOKEN,
     });
     baseUrl = started.baseUrl;
     events = started.auditEvents;
+    applyEntities = started.applyEntities;
     stopBackend = () => started.backend.stop();
 
     // The fixed entities are processed and stitched in the background.
@@ -391,5 +401,41 @@ describe('permission denials in the audit trail', () => {
     });
     expect(notJson.status).toBe(400);
     expect(denials()).toEqual([]);
+  });
+  // Last: removes a person from the catalog.
+  it('records each item of a person the catalog no longer has as refused, with the reason', async () => {
+    await applyEntities(entitiesNow(['rosa.ruiz']));
+    const items = [
+      { id: '1', permission: auditRead },
+      { id: '2', permission: entityDelete, resourceRef: refOf('audited-a') },
+    ];
+    // The catalog removes the User in the background.
+    const deadline = Date.now() + 30_000;
+    while ((await authorize('nonOwner', items)).status !== 403) {
+      if (Date.now() > deadline) throw new Error('The User was never removed');
+      await new Promise(r => setTimeout(r, 250));
+    }
+    events.length = 0;
+    const { status, body } = await authorize('nonOwner', items);
+    expect(status).toBe(403);
+    expect(body.items).toBeUndefined();
+    const recorded = denials();
+    expect(recorded.map(e => e.meta)).toEqual(
+      expect.arrayContaining([
+        { permission: 'audit.read', rule: 'signed-out' },
+        {
+          permission: 'catalog.entity.delete',
+          resourceRef: refOf('audited-a'),
+          resourceType: 'catalog-entity',
+          rule: 'signed-out',
+        },
+      ]),
+    );
+    expect(recorded).toHaveLength(2);
+    for (const e of recorded) {
+      expect(e.principal).toMatchObject({ userEntityRef: USER_REF.nonOwner });
+      expect(e.error?.name).toBe('NotAllowedError');
+      expect(e.error?.message).toBe(body.error.message);
+    }
   });
 });
