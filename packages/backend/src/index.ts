@@ -107,6 +107,10 @@ backend.add(
 // removed after audit.retention.maxAgeDays (docs/audit.md).
 backend.add(auditorServiceFactory);
 backend.add(import('@internal/plugin-audit-backend'));
+// The catalog audits a delete by uid alone; this names the deleted entity.
+backend.add(
+  import('@internal/plugin-catalog-backend-module-audit-entity-refs'),
+);
 
 // Search: the PostgreSQL engine registers itself only on a pg database; on
 // SQLite (development) the in-memory Lunr engine is used.

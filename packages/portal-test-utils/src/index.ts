@@ -2,7 +2,8 @@
  * Pieces the backend plugins' integration tests share: signing a seeded
  * person in through the Entra emulator as the browser does, the emulator's
  * `auth.providers.microsoft` config block, a catalog provider module with a
- * fixed set of entities, and an MCP client call.
+ * fixed set of entities, an MCP client call, and the audit trail with a
+ * reader for what it stored.
  *
  * @packageDocumentation
  */
@@ -31,3 +32,4 @@ export type {
   ApproveSession,
   ConnectedAgent,
 } from './mcpOAuthClient';
+export { AUDIT_READER_TOKEN, auditTrail, settledAuditEvents } from './audit';

@@ -257,7 +257,12 @@ class PortalAuditor implements AuditorService {
               route: routeOf(request),
             },
           }),
-          entityRefs: extractEntityRefs(meta),
+          // A module may name what the plugin's own event cannot (the
+          // catalog's delete by uid: catalog-backend-module-audit-entity-refs).
+          entityRefs: extractEntityRefs(
+            meta,
+            request?.res?.locals?.auditEntityRefs,
+          ),
           meta,
           ...(safeError && {
             error: { name: safeError.name, message: safeError.message },

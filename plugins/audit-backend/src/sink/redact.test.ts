@@ -98,6 +98,7 @@ describe('extractEntityRefs', () => {
         task: { templateRef: 'template:default/deploy', id: 't1' },
         deep: { inner: { entityRef: 'component:default/too-deep' } },
         actor: { entityRef: 'user:default/bob' },
+        initiator: { entityRef: 'user:default/carol' },
         unrelated: 'component:default/not-a-ref-key',
         count: 3,
       }),
@@ -127,8 +128,22 @@ describe('extractEntityRefs', () => {
         rootEntityRef: 'component:default/a',
       }),
     ).toEqual(['component:default/a']);
-    // a delete by uid names no ref: the catalog only gives the uid
+    // a delete by uid names no ref of its own: the catalog only gives the
+    // uid; the audit-entity-refs module leaves the ref on the request
     expect(extractEntityRefs({ actionType: 'delete', uid: 'abc' })).toEqual([]);
+    expect(
+      extractEntityRefs({ actionType: 'delete', uid: 'abc' }, [
+        'Component:default/Gone',
+      ]),
+    ).toEqual(['component:default/gone']);
+  });
+
+  it('indexes at most 25 refs of an event, the meta keeps them all', () => {
+    const entityRefs = Array.from(
+      { length: 100 },
+      (_, i) => `component:default/c-${i}`,
+    );
+    expect(extractEntityRefs({ entityRefs })).toEqual(entityRefs.slice(0, 25));
   });
 
   it('does not take redacted values as refs', () => {

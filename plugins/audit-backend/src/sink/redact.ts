@@ -114,19 +114,33 @@ function addRefs(value: JsonValue | undefined, into: Set<string>) {
   }
 }
 
+/** Who acted, under the names the portal's events use: not what they acted on. */
+const ACTOR_KEYS = new Set(['actor', 'initiator']);
+
+/**
+ * At most this many entity refs per event are indexed for the entity filter:
+ * a catalog `entity-fetch` by refs names every entity of a page, and each
+ * indexed ref is a row. The event's meta keeps the whole list.
+ */
+export const MAX_INDEXED_ENTITY_REFS = 25;
+
 /**
  * The entities an event is about (CONTRACT §3): string values of ref-named
  * keys at the top level of the (redacted) meta and one object level down,
- * except inside `actor` (who acted is not what it acted on). Lowercase,
- * without duplicates, in the order met.
+ * except inside `actor` and `initiator` (who acted is not what it acted
+ * on), then `extra` (refs a module left on the request). Lowercase, without
+ * duplicates, in the order met, at most {@link MAX_INDEXED_ENTITY_REFS}.
  */
-export function extractEntityRefs(meta: JsonObject): string[] {
+export function extractEntityRefs(
+  meta: JsonObject,
+  extra: unknown = [],
+): string[] {
   const refs = new Set<string>();
   for (const [key, value] of Object.entries(meta)) {
     if (isRefKey(key)) {
       addRefs(value, refs);
     } else if (
-      key !== 'actor' &&
+      !ACTOR_KEYS.has(key) &&
       value &&
       typeof value === 'object' &&
       !Array.isArray(value)
@@ -136,5 +150,6 @@ export function extractEntityRefs(meta: JsonObject): string[] {
       }
     }
   }
-  return [...refs];
+  if (Array.isArray(extra)) addRefs(extra as JsonValue, refs);
+  return [...refs].slice(0, MAX_INDEXED_ENTITY_REFS);
 }

@@ -1,0 +1,99 @@
+import auditPlugin, {
+  auditorServiceFactory,
+} from '@internal/plugin-audit-backend';
+import type {
+  AuditEvent,
+  AuditEventFilter,
+  AuditEventPage,
+} from '@internal/plugin-audit-common';
+
+/**
+ * A static external-access token the audit routes accept as a service
+ * principal (service principals are allowed `audit.read` like every
+ * permission), so a test reads the trail without signing an admin in.
+ */
+export const AUDIT_READER_TOKEN = 'audit-reader-test-token-8f3c1e2a';
+
+/**
+ * The audit trail as packages/backend runs it (the portal's auditor for every
+ * plugin and the audit plugin), and the config it needs in a test: the
+ * reader's token and a short flush interval so events are stored quickly.
+ * Merge `config` into the test backend's root config.
+ */
+export function auditTrail() {
+  return {
+    features: [auditorServiceFactory, auditPlugin],
+    config: {
+      backend: {
+        auth: {
+          externalAccess: [
+            {
+              type: 'static',
+              options: { token: AUDIT_READER_TOKEN, subject: 'audit-test' },
+            },
+          ],
+        },
+      },
+      audit: { buffer: { flushIntervalMs: 50 } },
+    },
+  };
+}
+
+/**
+ * The stored events matching `filter`, read through `GET /api/audit/events`
+ * (every page) once the trail has settled: the sink writes asynchronously,
+ * so this waits until at least `atLeast` match and a further read a flush
+ * later finds the same events, so "exactly one" is not judged too early.
+ */
+export async function settledAuditEvents(
+  baseUrl: string,
+  filter: AuditEventFilter & { eventId?: string },
+  options: {
+    atLeast?: number;
+    timeoutMs?: number;
+    /** Another reader, e.g. `mockCredentials.service.header()` with mock auth. */
+    authorization?: string;
+  } = {},
+): Promise<AuditEvent[]> {
+  const {
+    atLeast = 1,
+    timeoutMs = 20_000,
+    authorization = `Bearer ${AUDIT_READER_TOKEN}`,
+  } = options;
+  const { eventId, ...query } = filter;
+  const read = async () => {
+    const items: AuditEvent[] = [];
+    let cursor: string | undefined;
+    do {
+      const params = new URLSearchParams({
+        ...(query as Record<string, string>),
+        limit: '500',
+        ...(cursor && { cursor }),
+      });
+      const res = await fetch(`${baseUrl}/api/audit/events?${params}`, {
+        headers: { authorization },
+      });
+      if (!res.ok) {
+        throw new Error(
+          `GET /api/audit/events answered ${res.status}: ${await res.text()}`,
+        );
+      }
+      const page = (await res.json()) as AuditEventPage;
+      items.push(...page.items);
+      cursor = page.nextCursor;
+    } while (cursor);
+    return eventId ? items.filter(e => e.eventId === eventId) : items;
+  };
+  const deadline = Date.now() + timeoutMs;
+  let previous: AuditEvent[] | undefined;
+  for (;;) {
+    const current = await read();
+    const settled =
+      previous !== undefined &&
+      current.length >= atLeast &&
+      current.map(e => e.id).join() === previous.map(e => e.id).join();
+    if (settled || Date.now() > deadline) return current;
+    previous = current.length >= atLeast ? current : undefined;
+    await new Promise(r => setTimeout(r, 300));
+  }
+}
