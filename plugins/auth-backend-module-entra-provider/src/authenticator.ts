@@ -21,6 +21,13 @@ import { LoggerService } from '@backstage/backend-plugin-api';
 import { describeCredentialText } from '@internal/entra-credentials';
 import { isGraphScope } from './cloud';
 import { EntraProviderConfig, readEntraProviderConfig } from './providerConfig';
+import {
+  noteAuthenticating,
+  noteVerified,
+  noting,
+  refusal,
+  SignInRefusalReason,
+} from './signInAudit';
 import { SignInFlowStore } from './signInFlows';
 import { refuseUnlessAdmitted, TenantIssuers } from './tenantIssuer';
 
@@ -154,10 +161,16 @@ function checkedClaims(
   config: EntraProviderConfig,
 ): EntraIdTokenClaims {
   const claims = tokenset.claims() as EntraIdTokenClaims;
+  // Verified by now (openid-client, or TenantIssuers): what the audit event
+  // may name, whether or not the tenant is admitted.
+  noteVerified(claims);
   refuseUnlessAdmitted(claims.tid, config);
   if (!claims.oid) {
-    throw new AuthenticationError(
-      'Sign-in refused: the ID token has no oid claim (personal Microsoft accounts are not supported).',
+    throw refusal(
+      'token-invalid',
+      new AuthenticationError(
+        'Sign-in refused: the ID token has no oid claim (personal Microsoft accounts are not supported).',
+      ),
     );
   }
   return claims;
@@ -208,7 +221,7 @@ function toSession(tokenset: TokenSet, refreshToken?: string): OAuthSession {
  * checked here. The profile comes from
  * the ID token, never from userinfo (which fails for resource tokens).
  */
-export function createEntraAuthenticator(deps: {
+function entraAuthenticator(deps: {
   flows: SignInFlowStore;
   logger: LoggerService;
 }) {
@@ -281,19 +294,30 @@ export function createEntraAuthenticator(deps: {
       const { client, tenants } = clients;
       const params = client.callbackParams(input.req);
       if (params.error) {
-        throw new AuthenticationError(
-          `Microsoft Entra ID refused sign-in: ${params.error}${
-            params.error_description ? ` (${params.error_description})` : ''
-          }`,
+        throw refusal(
+          /AADSTS50057/.test(String(params.error_description))
+            ? 'account-disabled'
+            : 'entra-refused',
+          new AuthenticationError(
+            `Microsoft Entra ID refused sign-in: ${params.error}${
+              params.error_description ? ` (${params.error_description})` : ''
+            }`,
+          ),
         );
       }
       if (!params.state || !params.code) {
-        throw new InputError('Sign-in callback is missing its code or state');
+        throw refusal(
+          'callback-invalid',
+          new InputError('Sign-in callback is missing its code or state'),
+        );
       }
       const flow = await ctx.flows.take(params.state);
       if (!flow) {
-        throw new AuthenticationError(
-          'Sign-in refused: this sign-in was not started here, was already completed, or took longer than 10 minutes. Sign in again.',
+        throw refusal(
+          'flow-unknown',
+          new AuthenticationError(
+            'Sign-in refused: this sign-in was not started here, was already completed, or took longer than 10 minutes. Sign in again.',
+          ),
         );
       }
       const { nonce, codeVerifier } = flow;
@@ -326,12 +350,20 @@ export function createEntraAuthenticator(deps: {
         if (error instanceof AuthenticationError) throw error;
         const refused = credentialRefused(error, ctx.config);
         if (refused) {
-          throw new AuthenticationError(
-            `Sign-in with Microsoft Entra ID failed: ${refused}`,
+          throw refusal(
+            'app-credential-refused',
+            new AuthenticationError(
+              `Sign-in with Microsoft Entra ID failed: ${refused}`,
+            ),
           );
         }
-        throw new AuthenticationError(
-          `Sign-in with Microsoft Entra ID failed: ${(error as Error).message}`,
+        throw refusal(
+          exchangeRefusal(error),
+          new AuthenticationError(
+            `Sign-in with Microsoft Entra ID failed: ${
+              (error as Error).message
+            }`,
+          ),
         );
       }
       const claims = checkedClaims(tokenset, ctx.config);
@@ -385,15 +417,23 @@ export function createEntraAuthenticator(deps: {
             }). Try again once it answers.`,
           );
         }
-        throw new AuthenticationError(
-          `Refreshing the Microsoft Entra ID session failed: ${
-            (error as Error).message
-          }`,
+        throw refusal(
+          /AADSTS50057/.test((error as Error).message)
+            ? 'account-disabled'
+            : 'refresh-token-refused',
+          new AuthenticationError(
+            `Refreshing the Microsoft Entra ID session failed: ${
+              (error as Error).message
+            }`,
+          ),
         );
       }
       if (!tokenset.id_token) {
-        throw new AuthenticationError(
-          'Microsoft Entra ID returned no ID token on refresh',
+        throw refusal(
+          'token-invalid',
+          new AuthenticationError(
+            'Microsoft Entra ID returned no ID token on refresh',
+          ),
         );
       }
       const claims = checkedClaims(tokenset, ctx.config);
@@ -403,6 +443,43 @@ export function createEntraAuthenticator(deps: {
       };
     },
   });
+}
+
+/**
+ * The Entra authenticator, telling the sign-in and refresh audit events
+ * what they need of the token exchange: that it started (the callback
+ * passed upstream's state checks) and the error it ended with.
+ */
+export function createEntraAuthenticator(deps: {
+  flows: SignInFlowStore;
+  logger: LoggerService;
+}) {
+  const authenticator = entraAuthenticator(deps);
+  return {
+    ...authenticator,
+    authenticate: (input, ctx) =>
+      noting(() => {
+        noteAuthenticating();
+        return authenticator.authenticate(input, ctx);
+      }),
+    refresh: (input, ctx) =>
+      noting(() => {
+        noteAuthenticating();
+        return authenticator.refresh(input, ctx);
+      }),
+  } satisfies typeof authenticator;
+}
+
+/**
+ * Why redeeming a sign-in's code failed: Entra refused the code (replayed,
+ * PKCE or redirect mismatch), the ID token failed openid-client's checks,
+ * or Entra could not answer.
+ */
+function exchangeRefusal(error: unknown): SignInRefusalReason {
+  if (isEntraUnavailable(error)) return 'unavailable';
+  if (error instanceof oidcErrors.OPError) return 'code-refused';
+  if (error instanceof oidcErrors.RPError) return 'token-invalid';
+  return 'unavailable';
 }
 
 /**

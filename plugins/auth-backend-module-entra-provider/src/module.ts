@@ -5,13 +5,16 @@ import {
 import {
   authOwnershipResolutionExtensionPoint,
   authProvidersExtensionPoint,
-  createOAuthProviderFactory,
 } from '@backstage/plugin-auth-node';
 import { catalogServiceRef } from '@backstage/plugin-catalog-node';
 import { createEntraAuthenticator } from './authenticator';
 import { NestedGroupOwnershipResolver } from './ownership';
 import { clearSessionOnRefusedRefresh } from './refusedRefresh';
 import { entraSignInResolvers } from './resolvers';
+import {
+  auditSignIns,
+  createObservedOAuthProviderFactory,
+} from './signInAudit';
 import { SignInFlowStore } from './signInFlows';
 
 /**
@@ -33,20 +36,34 @@ export const authModuleEntraProvider = createBackendModule({
         auth: coreServices.auth,
         logger: coreServices.logger,
         database: coreServices.database,
+        auditor: coreServices.auditor,
       },
-      async init({ providers, ownership, catalog, auth, logger, database }) {
+      async init({
+        providers,
+        ownership,
+        catalog,
+        auth,
+        logger,
+        database,
+        auditor,
+      }) {
         // Sign-in flows live in the auth plugin's database so any replica
         // can finish a flow another started (see SignInFlowStore).
         const flows = await SignInFlowStore.create(await database.getClient());
         providers.registerProvider({
           providerId: 'microsoft',
-          factory: clearSessionOnRefusedRefresh(
-            createOAuthProviderFactory({
-              authenticator: createEntraAuthenticator({ flows, logger }),
-              signInResolver:
-                entraSignInResolvers.userIdMatchingUserEntityAnnotation(),
-              signInResolverFactories: entraSignInResolvers,
-            }),
+          // Audited outermost: it sees the refresh's error after the
+          // session cookie is cleared, and each callback's outcome.
+          factory: auditSignIns(
+            clearSessionOnRefusedRefresh(
+              createObservedOAuthProviderFactory({
+                authenticator: createEntraAuthenticator({ flows, logger }),
+                signInResolver:
+                  entraSignInResolvers.userIdMatchingUserEntityAnnotation(),
+                signInResolverFactories: entraSignInResolvers,
+              }),
+            ),
+            { auditor, logger },
           ),
         });
         ownership.setAuthOwnershipResolver(

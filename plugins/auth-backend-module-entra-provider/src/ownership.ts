@@ -8,6 +8,7 @@ import {
 import { NotAllowedError } from '@backstage/errors';
 import { AuthOwnershipResolver } from '@backstage/plugin-auth-node';
 import { CatalogService } from '@backstage/plugin-catalog-node';
+import { noteEntityRef, refusal } from './signInAudit';
 
 /**
  * Marks a User whose Entra account is disabled, for ingestion that keeps
@@ -49,12 +50,17 @@ export class NestedGroupOwnershipResolver implements AuthOwnershipResolver {
     entity: Entity,
   ): Promise<{ ownershipEntityRefs: string[] }> {
     if (isDisabledUser(entity)) {
-      throw new NotAllowedError(
-        `${stringifyEntityRef(
-          entity,
-        )} is marked disabled in the portal's catalog ` +
-          `(${ENTRA_ACCOUNT_ENABLED_ANNOTATION}: false, from Microsoft Entra ID); ` +
-          'an Entra admin re-enables the account, and ingestion brings it back.',
+      // Within a sign-in or refresh: who was refused, for its audit event.
+      noteEntityRef(stringifyEntityRef(entity));
+      throw refusal(
+        'account-disabled',
+        new NotAllowedError(
+          `${stringifyEntityRef(
+            entity,
+          )} is marked disabled in the portal's catalog ` +
+            `(${ENTRA_ACCOUNT_ENABLED_ANNOTATION}: false, from Microsoft Entra ID); ` +
+            'an Entra admin re-enables the account, and ingestion brings it back.',
+        ),
       );
     }
     const relationTargets = (e: Entity | null | undefined, type: string) =>

@@ -34,7 +34,7 @@ function isOutage(e: any): boolean {
  * admitted; the person left the catalog, ...) rather than because Entra or
  * the catalog could not answer: an outage must not sign everyone out.
  */
-function isRefusal(error: unknown): boolean {
+export function isRefusal(error: unknown): boolean {
   for (let e: any = error; e; e = e.cause) {
     if (isOutage(e)) return false;
   }

@@ -14,6 +14,7 @@ import {
 // The same zod API as @backstage/plugin-auth-node's resolver factories.
 import { z } from 'zod/v3';
 import { EntraAuthResult } from './authenticator';
+import { refusal } from './signInAudit';
 
 /** The annotation org ingestion writes: the person's Entra object id. */
 export const ENTRA_USER_ID_ANNOTATION = 'graph.microsoft.com/user-id';
@@ -61,11 +62,14 @@ async function findUserByEmail(info: Info, ctx: AuthResolverContext) {
   // learns nothing about who else carries the address. NotFoundError also
   // lets a resolver listed after this one try.
   const notFound = () =>
-    new NotFoundError(
-      `${describe(
-        info,
-      )}: the portal's catalog has no User with this person's email and ` +
-        `${ENTRA_USER_ID_ANNOTATION}=${oid}. Ask a portal admin to check that org ingestion includes you.`,
+    refusal(
+      'not-in-catalog',
+      new NotFoundError(
+        `${describe(
+          info,
+        )}: the portal's catalog has no User with this person's email and ` +
+          `${ENTRA_USER_ID_ANNOTATION}=${oid}. Ask a portal admin to check that org ingestion includes you.`,
+      ),
     );
   let entity;
   try {
@@ -78,10 +82,13 @@ async function findUserByEmail(info: Info, ctx: AuthResolverContext) {
     if (name !== 'ConflictError') throw error;
     // Naming the address or the accounts would tell the caller who else
     // uses it; the operator finds them with a catalog search.
-    throw new ConflictError(
-      `Object id ${oid}: more than one catalog User carries this person's email, ` +
-        'so the email resolver cannot tell who they are and refuses sign-in. ' +
-        'Give the address to one User only, or sign in with userIdMatchingUserEntityAnnotation.',
+    throw refusal(
+      'email-ambiguous',
+      new ConflictError(
+        `Object id ${oid}: more than one catalog User carries this person's email, ` +
+          'so the email resolver cannot tell who they are and refuses sign-in. ' +
+          'Give the address to one User only, or sign in with userIdMatchingUserEntityAnnotation.',
+      ),
     );
   }
   const annotations = entity.metadata.annotations ?? {};
@@ -116,11 +123,14 @@ export const entraSignInResolvers = {
           });
         } catch (error) {
           if ((error as Error).name !== 'NotFoundError') throw error;
-          throw new NotFoundError(
-            `${describe(
-              info,
-            )}, signed in with Microsoft Entra ID, but the portal's catalog has no User ` +
-              `with annotation ${ENTRA_USER_ID_ANNOTATION}=${oid}. Ask a portal admin to check that org ingestion includes you.`,
+          throw refusal(
+            'not-in-catalog',
+            new NotFoundError(
+              `${describe(
+                info,
+              )}, signed in with Microsoft Entra ID, but the portal's catalog has no User ` +
+                `with annotation ${ENTRA_USER_ID_ANNOTATION}=${oid}. Ask a portal admin to check that org ingestion includes you.`,
+            ),
           );
         }
       };
@@ -140,30 +150,39 @@ export const entraSignInResolvers = {
       return async (info: Info, ctx) => {
         const { email, xms_edov: verified } = info.result.fullProfile.claims;
         if (verified !== true && verified !== '1' && verified !== 'true') {
-          throw new AuthenticationError(
-            `${describe(
-              info,
-            )}: the email claim is not verified (no xms_edov), so it cannot identify the person.`,
+          throw refusal(
+            'email-unverified',
+            new AuthenticationError(
+              `${describe(
+                info,
+              )}: the email claim is not verified (no xms_edov), so it cannot identify the person.`,
+            ),
           );
         }
         const domain = String(email ?? '')
           .split('@')[1]
           ?.toLowerCase();
         if (!email || !domain || !domains.has(domain)) {
-          throw new AuthenticationError(
-            `${describe(info)}: email domain '${
-              domain ?? ''
-            }' is not in allowedDomains of this resolver.`,
+          throw refusal(
+            'email-domain-not-allowed',
+            new AuthenticationError(
+              `${describe(info)}: email domain '${
+                domain ?? ''
+              }' is not in allowedDomains of this resolver.`,
+            ),
           );
         }
         // A guest's email is whatever the inviter typed, possibly an
         // employee's address; guests sign in by object id only.
         if (isGuest(info.result.fullProfile.claims)) {
-          throw new NotAllowedError(
-            `${describe(
-              info,
-            )} is a guest (B2B) account; the email resolver signs in members of the tenant only. ` +
-              'Guests sign in with userIdMatchingUserEntityAnnotation when org ingestion includes them.',
+          throw refusal(
+            'guest-not-allowed',
+            new NotAllowedError(
+              `${describe(
+                info,
+              )} is a guest (B2B) account; the email resolver signs in members of the tenant only. ` +
+                'Guests sign in with userIdMatchingUserEntityAnnotation when org ingestion includes them.',
+            ),
           );
         }
         const entity = await findUserByEmail(info, ctx);

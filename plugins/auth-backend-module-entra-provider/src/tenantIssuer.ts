@@ -1,6 +1,7 @@
 import { AuthenticationError } from '@backstage/errors';
 import { Client, Issuer, TokenSet } from 'openid-client';
 import { EntraProviderConfig } from './providerConfig';
+import { refusal } from './signInAudit';
 
 /** What `/common` and `/organizations` discovery announce in place of a tenant. */
 const TENANT_PLACEHOLDER = '{tenantid}';
@@ -12,15 +13,18 @@ export function refuseUnlessAdmitted(
 ): asserts tid is string {
   if (typeof tid === 'string' && config.allowedTenantIds.has(tid)) return;
   const multiTenant = !config.allowedTenantIds.has(config.tenantId);
-  throw new AuthenticationError(
-    `Sign-in refused: the account belongs to tenant ${
-      typeof tid === 'string' && tid ? tid : '(none)'
-    }, which this portal does not admit.${
-      multiTenant
-        ? ' Sign in with an account of an admitted organisation, or ask a portal admin to add the tenant to ' +
-          'auth.providers.microsoft.<environment>.allowedTenantIds.'
-        : ''
-    }`,
+  throw refusal(
+    'tenant-not-admitted',
+    new AuthenticationError(
+      `Sign-in refused: the account belongs to tenant ${
+        typeof tid === 'string' && tid ? tid : '(none)'
+      }, which this portal does not admit.${
+        multiTenant
+          ? ' Sign in with an account of an admitted organisation, or ask a portal admin to add the tenant to ' +
+            'auth.providers.microsoft.<environment>.allowedTenantIds.'
+          : ''
+      }`,
+    ),
   );
 }
 
@@ -68,14 +72,20 @@ export class TenantIssuers {
    */
   async verify(tokenset: TokenSet, nonce: string | undefined) {
     if (!tokenset.id_token) {
-      throw new AuthenticationError('Microsoft Entra ID returned no ID token');
+      throw refusal(
+        'token-invalid',
+        new AuthenticationError('Microsoft Entra ID returned no ID token'),
+      );
     }
     let unverified: Record<string, unknown>;
     try {
       unverified = tokenset.claims();
     } catch {
-      throw new AuthenticationError(
-        'Sign-in with Microsoft Entra ID failed: the ID token is not a JWT',
+      throw refusal(
+        'token-invalid',
+        new AuthenticationError(
+          'Sign-in with Microsoft Entra ID failed: the ID token is not a JWT',
+        ),
       );
     }
     refuseUnlessAdmitted(unverified.tid, this.config);

@@ -4,7 +4,13 @@
  * walks the sign-in popup flow over real HTTP.
  */
 import authPlugin from '@backstage/plugin-auth-backend';
-import { ServiceFactory } from '@backstage/backend-plugin-api';
+import {
+  AuditorService,
+  AuditorServiceCreateEventOptions,
+  coreServices,
+  createServiceFactory,
+  ServiceFactory,
+} from '@backstage/backend-plugin-api';
 import { mockServices, startTestBackend } from '@backstage/backend-test-utils';
 import { Entity } from '@backstage/catalog-model';
 import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
@@ -90,11 +96,14 @@ export async function startAuthBackend(
     catalog?: ServiceFactory;
     /** Replaces the in-memory SQLite database, e.g. with a shared PostgreSQL one. */
     database?: ServiceFactory;
+    /** Replaces the default auditor, e.g. with {@link recordingAuditor}'s. */
+    auditor?: ServiceFactory;
   } = {},
 ) {
   const backend = await startTestBackend({
     features: [
       ...(options.database ? [options.database] : []),
+      ...(options.auditor ? [options.auditor] : []),
       authPlugin,
       authModuleEntraProvider,
       options.catalog ??
@@ -131,4 +140,76 @@ export function refreshSession(
   return fetch(`${baseUrl}/api/auth/microsoft/refresh?${query}`, {
     headers: { cookie: sessionCookie, 'x-requested-with': 'XMLHttpRequest' },
   });
+}
+
+/** One audit event as a plugin emitted it, with its outcome. */
+export interface RecordedAuditEvent {
+  plugin: string;
+  eventId: string;
+  severityLevel?: string;
+  /**
+   * What an auditor logs or stores of the request (upstream's logs
+   * `originalUrl`). Its headers carry the browser's cookies, which only
+   * the auditor's credential check reads.
+   */
+  request?: {
+    method: string;
+    originalUrl: string;
+    url: string;
+    query: unknown;
+  };
+  meta?: unknown;
+  outcome?: 'succeeded' | 'failed';
+  outcomeMeta?: unknown;
+  error?: { name: string; message: string; cause?: unknown; stack?: string };
+}
+
+/**
+ * An auditor that records every createEvent and its success or fail, for
+ * tests to assert on exactly what a plugin handed the audit trail.
+ */
+export function recordingAuditor() {
+  const events: RecordedAuditEvent[] = [];
+  const factory = createServiceFactory({
+    service: coreServices.auditor,
+    deps: { plugin: coreServices.pluginMetadata },
+    factory({ plugin }): AuditorService {
+      return {
+        async createEvent(options: AuditorServiceCreateEventOptions) {
+          const req = options.request;
+          const event: RecordedAuditEvent = {
+            plugin: plugin.getId(),
+            eventId: options.eventId,
+            severityLevel: options.severityLevel,
+            request: req && {
+              method: req.method,
+              originalUrl: req.originalUrl,
+              url: req.url,
+              query: req.query,
+            },
+            meta: options.meta,
+          };
+          events.push(event);
+          return {
+            async success(params) {
+              event.outcome = 'succeeded';
+              event.outcomeMeta = params?.meta;
+            },
+            async fail(params) {
+              event.outcome = 'failed';
+              event.outcomeMeta = params.meta;
+              event.error = {
+                ...params.error,
+                name: params.error.name,
+                message: params.error.message,
+                cause: (params.error as { cause?: unknown }).cause,
+                stack: params.error.stack,
+              };
+            },
+          };
+        },
+      };
+    },
+  });
+  return { events, factory };
 }
