@@ -9,6 +9,8 @@
  *     node bench/permissions/backend.cjs --config <file>
  *
  * BENCH_READ_GUARD=1 adds the catalog read-guard module, as packages/backend has it.
+ * BENCH_AUDIT=1 adds the audit trail as packages/backend has it: the portal's
+ * auditor (every event also stored) and the audit plugin (bench/audit-sink.cjs).
  *
  * Bench-only additions, none of which a real backend has:
  * - a sign-in provider `bench-header` that issues real Backstage user tokens
@@ -195,6 +197,15 @@ backend.add(policyModule());
 if (process.env.BENCH_READ_GUARD === '1') {
   backend.add(
     require('@internal/plugin-catalog-backend-module-read-guard').default,
+  );
+}
+if (process.env.BENCH_AUDIT === '1') {
+  const audit = require('@internal/plugin-audit-backend');
+  backend.add(audit.auditorServiceFactory);
+  backend.add(audit.default);
+  backend.add(
+    require('@internal/plugin-catalog-backend-module-audit-entity-refs')
+      .default,
   );
 }
 backend.start();
