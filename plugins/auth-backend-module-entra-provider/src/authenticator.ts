@@ -418,9 +418,7 @@ function entraAuthenticator(deps: {
           );
         }
         throw refusal(
-          /AADSTS50057/.test((error as Error).message)
-            ? 'account-disabled'
-            : 'refresh-token-refused',
+          refreshRefusal(error),
           new AuthenticationError(
             `Refreshing the Microsoft Entra ID session failed: ${
               (error as Error).message
@@ -468,6 +466,17 @@ export function createEntraAuthenticator(deps: {
         return authenticator.refresh(input, ctx);
       }),
   } satisfies typeof authenticator;
+}
+
+/**
+ * Why Entra's answer ended the session: the account is disabled
+ * (AADSTS50057), the refresh token is expired or revoked, or the new ID
+ * token failed openid-client's checks.
+ */
+function refreshRefusal(error: unknown): SignInRefusalReason {
+  if (error instanceof oidcErrors.RPError) return 'token-invalid';
+  if (/AADSTS50057/.test((error as Error).message)) return 'account-disabled';
+  return 'refresh-token-refused';
 }
 
 /**

@@ -6,6 +6,7 @@ import { startTestEmulator } from '@internal/entra-emulator/testUtils';
 import { decodeJwt } from 'jose';
 import {
   readPopupResponse,
+  recordingAuditor,
   refreshSession,
   seedEntities,
   signIn,
@@ -31,6 +32,7 @@ describe('sign-in through a multi-tenant authority (tenantId common/organization
   let proxy: Awaited<ReturnType<typeof startTokenRewritingProxy>>;
   const urls: Record<string, string> = {};
   const stops: Array<() => Promise<void>> = [];
+  const auditor = recordingAuditor();
   const fabrikamIssuer = () => `${emulator.httpsUrl}/${FABRIKAM}/v2.0`;
 
   beforeAll(async () => {
@@ -89,7 +91,11 @@ describe('sign-in through a multi-tenant authority (tenantId common/organization
       omitUpns: ['quinn.quist@contoso.example'],
     });
     for (const [name, provider] of Object.entries(backends)) {
-      const started = await startAuthBackend(emulator, { provider, entities });
+      const started = await startAuthBackend(emulator, {
+        provider,
+        entities,
+        auditor: auditor.factory,
+      });
       urls[name] = started.baseUrl;
       stops.push(() => started.backend.stop());
     }
@@ -101,6 +107,9 @@ describe('sign-in through a multi-tenant authority (tenantId common/organization
     await emulator?.close();
   });
 
+  beforeEach(() => {
+    auditor.events.length = 0;
+  });
   afterEach(() => proxy.set(undefined));
 
   it.each(['common', 'organizations'])(
@@ -138,6 +147,17 @@ describe('sign-in through a multi-tenant authority (tenantId common/organization
     );
     // Refused: the browser keeps no session.
     expect(result.sessionCookie).not.toMatch(/microsoft-refresh-token=/);
+    // Refused before the token was verified (its tenant picks the issuer
+    // to verify it with): its oid and tid are claims, not facts, so the
+    // audit event names nobody.
+    expect(auditor.events).toEqual([
+      expect.objectContaining({
+        eventId: 'sign-in',
+        outcome: 'failed',
+        meta: { actor: { kind: 'anonymous' }, reason: 'tenant-not-admitted' },
+        error: expect.objectContaining({ message: error.message }),
+      }),
+    ]);
   });
 
   it("never signs another tenant's person in as the Contoso person whose email they carry (nOAuth)", async () => {
@@ -226,21 +246,24 @@ describe('sign-in through a multi-tenant authority (tenantId common/organization
         iss: fabrikamIssuer(),
       }),
       /belongs to tenant 0b583716-e27a-46fe-bfd6-34162f9d604e, which this portal does not admit/,
+      'tenant-not-admitted',
     ],
     [
       'an admitted tid with another tenant as issuer',
       (c: Record<string, any>) => ({ ...c, iss: fabrikamIssuer() }),
       /unexpected iss value/,
+      'token-invalid',
     ],
   ])(
     'refuses a refresh whose ID token has %s, and deletes the session cookie',
-    async (_case, forge, message) => {
+    async (_case, forge, message, reason) => {
       const { sessionCookie } = await signIn(
         urls.forgeable,
         'ben.builder@contoso.example',
       );
       expect(sessionCookie).toMatch(/microsoft-refresh-token=/);
       proxy.set(proxy.resign(forge));
+      auditor.events.length = 0;
       const res = await refreshSession(urls.forgeable, sessionCookie!);
       expect(res.status).toBe(401);
       expect(await res.text()).toMatch(message);
@@ -248,6 +271,14 @@ describe('sign-in through a multi-tenant authority (tenantId common/organization
         expect.stringMatching(
           /^microsoft-refresh-token=; Max-Age=0; Path=\/api\/auth\/microsoft;/,
         ),
+      ]);
+      // One refused session, naming nobody: the forged token verified nothing.
+      expect(auditor.events).toEqual([
+        expect.objectContaining({
+          eventId: 'session-refused',
+          outcome: 'failed',
+          meta: { actor: { kind: 'anonymous' }, reason },
+        }),
       ]);
     },
   );

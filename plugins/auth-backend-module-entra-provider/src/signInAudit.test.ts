@@ -389,6 +389,57 @@ describe('audit events of Entra sign-in', () => {
       expectNoSecrets(...tokens);
     });
 
+    it('records a refresh refused for a User the catalog marks disabled, naming the User', async () => {
+      const { sessionCookie } = await signIn(
+        viaProxyUrl,
+        'hiro.honda@contoso.example',
+      );
+      auditor.events.length = 0;
+      const res = await refreshSession(baseUrl, sessionCookie!);
+      expect(res.status).toBe(401);
+      expect(auditor.events).toEqual([
+        expect.objectContaining({
+          eventId: 'session-refused',
+          meta: {
+            actor: {
+              kind: 'person',
+              entityRef: 'user:default/hiro.honda',
+              oid: person('hiro.honda@contoso.example').id,
+              tid: emulator.tenantId,
+            },
+            reason: 'account-disabled',
+          },
+        }),
+      ]);
+    });
+
+    it('records a refresh Entra refuses for a disabled account', async () => {
+      const { sessionCookie } = await signIn(
+        baseUrl,
+        'frank.fisher@contoso.example',
+      );
+      const frank = person('frank.fisher@contoso.example');
+      auditor.events.length = 0;
+      emulator.directory.setAccountEnabled(frank.id, false);
+      try {
+        const res = await refreshSession(baseUrl, sessionCookie!);
+        expect(res.status).toBe(401);
+      } finally {
+        emulator.directory.setAccountEnabled(frank.id, true);
+      }
+      // Entra said no before any ID token: nobody verified.
+      expect(auditor.events).toEqual([
+        expect.objectContaining({
+          eventId: 'session-refused',
+          meta: { actor: { kind: 'anonymous' }, reason: 'account-disabled' },
+          error: expect.objectContaining({
+            message: expect.stringMatching(/AADSTS50057/),
+          }),
+        }),
+      ]);
+      expectNoSecrets(...refreshTokensOf(sessionCookie));
+    });
+
     it('records a refresh token Entra refuses, naming nobody', async () => {
       const res = await refreshSession(
         baseUrl,
