@@ -94,6 +94,7 @@ const REF_KEYS = new Set([
   'resourceref',
   'templateref',
   'targetref',
+  'componentref',
 ]);
 
 function isRefKey(key: string): boolean {
