@@ -3,6 +3,8 @@
  * built from the emulator's seeded organisation, and a browser stand-in that
  * walks the sign-in popup flow over real HTTP.
  */
+import { authServiceFactory } from '@backstage/backend-defaults/auth';
+import { httpAuthServiceFactory } from '@backstage/backend-defaults/httpAuth';
 import authPlugin from '@backstage/plugin-auth-backend';
 import {
   AuditorService,
@@ -16,6 +18,7 @@ import { Entity } from '@backstage/catalog-model';
 import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
 import type { EntraEmulator } from '@internal/entra-emulator';
 import {
+  auditTrail as portalAuditTrail,
   cookieHeader,
   emulatorAuthConfig,
   readPopupResponse,
@@ -98,12 +101,24 @@ export async function startAuthBackend(
     database?: ServiceFactory;
     /** Replaces the default auditor, e.g. with {@link recordingAuditor}'s. */
     auditor?: ServiceFactory;
+    /**
+     * The portal's audit trail instead of the default auditor (as
+     * packages/backend runs it), read back with `settledAuditEvents` from
+     * @internal/portal-test-utils. It brings real backend auth: with the
+     * test default, a request without credentials is a signed-in mock user,
+     * and the trail would name that user instead of the verified person.
+     */
+    auditTrail?: boolean;
   } = {},
 ) {
+  const trail = options.auditTrail ? portalAuditTrail() : undefined;
   const backend = await startTestBackend({
     features: [
       ...(options.database ? [options.database] : []),
       ...(options.auditor ? [options.auditor] : []),
+      ...(trail
+        ? [authServiceFactory, httpAuthServiceFactory, ...trail.features]
+        : []),
       authPlugin,
       authModuleEntraProvider,
       options.catalog ??
@@ -114,6 +129,7 @@ export async function startAuthBackend(
         data: {
           app: { baseUrl: 'http://localhost:3000' },
           auth: emulatorAuthConfig(emulator, options.provider),
+          ...trail?.config,
         },
       }),
     ],
