@@ -1,7 +1,8 @@
 /*
  * A portal backend as it runs, for the integration tests: real auth (Entra
  * sign-in against the emulator), real catalog, permission backend with the
- * ownership policy, real scaffolder with this module and the real auditor.
+ * ownership policy, real scaffolder with this module and the real auditor
+ * (or, with `auditTrail`, the portal's auditor and audit plugin).
  * Only infrastructure is local: SQLite in memory, a fixed catalog provider
  * instead of Graph ingestion, and a root logger that keeps every line, so a
  * test can search the backend's log for tokens.
@@ -33,6 +34,7 @@ import permissionPlugin from '@backstage/plugin-permission-backend';
 import scaffolderPlugin from '@backstage/plugin-scaffolder-backend';
 import type { EntraEmulator } from '@internal/entra-emulator';
 import {
+  auditTrail as portalAuditTrail,
   emulatorAuthConfig,
   fixedEntityProvider,
   signIn as signInAsBrowser,
@@ -269,8 +271,16 @@ export async function startDeployBackend(options: {
   features?: BackendFeature[];
   /** Keys merged into `auth`, `backend` and the top level of the config. */
   config?: { auth?: object; backend?: object; root?: object };
+  /**
+   * The portal's audit trail (its auditor for every plugin and the audit
+   * plugin, as packages/backend runs them) instead of upstream's auditor;
+   * read it with `settledAuditEvents(baseUrl, ...)` from
+   * @internal/portal-test-utils.
+   */
+  auditTrail?: boolean;
 }) {
   const { emulator, deployUrl, provider = {}, orgIngestion } = options;
+  const trail = options.auditTrail ? portalAuditTrail() : undefined;
   const fixedEntities = orgIngestion
     ? DEPLOY_TEST_ENTITIES.filter(e => e.kind !== 'User' && e.kind !== 'Group')
     : DEPLOY_TEST_ENTITIES;
@@ -282,7 +292,7 @@ export async function startDeployBackend(options: {
       httpAuthServiceFactory,
       userInfoServiceFactory,
       permissionsServiceFactory,
-      auditorServiceFactory,
+      ...(trail ? trail.features : [auditorServiceFactory]),
       createServiceFactory({
         service: coreServices.rootLogger,
         deps: {},
@@ -308,10 +318,13 @@ export async function startDeployBackend(options: {
                     },
                   ],
                 },
+                // The trail's reader.
+                ...(trail?.config.backend.auth.externalAccess ?? []),
               ],
             },
             ...options.config?.backend,
           },
+          ...(trail && { audit: trail.config.audit }),
           auth: {
             ...emulatorAuthConfig(emulator, { loadPhoto: false, ...provider }),
             ...options.config?.auth,
