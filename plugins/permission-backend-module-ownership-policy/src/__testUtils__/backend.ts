@@ -4,7 +4,8 @@
  * real catalog, scaffolder and permission plugins, and the ownership policy.
  * Only infrastructure is local: SQLite in memory, a fixed catalog provider
  * instead of Graph ingestion, a recording stand-in for `entra:deploy`, and
- * an auditor that records every plugin's audit events.
+ * an auditor that records every plugin's audit events (or, with
+ * `auditTrail`, the portal's real audit trail, read back through its route).
  */
 import { authServiceFactory } from '@backstage/backend-defaults/auth';
 import { httpAuthServiceFactory } from '@backstage/backend-defaults/httpAuth';
@@ -27,11 +28,13 @@ import {
 import type { EntraEmulator } from '@internal/entra-emulator';
 import {
   ApplyEntities,
+  auditTrail as portalAuditTrail,
   emulatorAuthConfig,
   fixedEntityProvider,
   signIn,
 } from '@internal/portal-test-utils';
 import entraAuthModule from '@internal/plugin-auth-backend-module-entra-provider';
+import catalogModuleAuditEntityRefs from '@internal/plugin-catalog-backend-module-audit-entity-refs';
 import catalogModuleOwnerUnregister from '@internal/plugin-catalog-backend-module-owner-unregister';
 import catalogModuleReadGuard from '@internal/plugin-catalog-backend-module-read-guard';
 import catalogModuleEntraOrg from '@internal/plugin-catalog-backend-module-entra-org';
@@ -85,7 +88,10 @@ function deployActionStandIn(deploys: RecordedDeploy[]) {
  * With `orgIngestion` (extra keys of its provider config, e.g. `delta`), the
  * real Entra org ingestion reads Users and Groups from the emulator's Graph
  * on the real scheduler (the test default runs each task once only);
- * `entities` should then hold no org entities.
+ * `entities` should then hold no org entities. With `auditTrail`, events are
+ * stored by the portal's auditor and audit plugin (as packages/backend runs
+ * them) instead of recorded in `auditEvents`; read them with
+ * `settledAuditEvents(baseUrl, ...)` from @internal/portal-test-utils.
  */
 export async function startPortalBackend(options: {
   emulator: EntraEmulator;
@@ -94,6 +100,7 @@ export async function startPortalBackend(options: {
   staticToken: string;
   readableHosts?: string[];
   orgIngestion?: object;
+  auditTrail?: boolean;
 }) {
   const {
     emulator,
@@ -103,6 +110,7 @@ export async function startPortalBackend(options: {
     readableHosts,
     orgIngestion,
   } = options;
+  const trail = options.auditTrail ? portalAuditTrail() : undefined;
   const { portal } = emulator.apps;
   const deploys: RecordedDeploy[] = [];
   const auditEvents: RecordedAuditEvent[] = [];
@@ -115,7 +123,7 @@ export async function startPortalBackend(options: {
       httpAuthServiceFactory,
       userInfoServiceFactory,
       permissionsServiceFactory,
-      recordingAuditorFactory(auditEvents),
+      ...(trail ? trail.features : [recordingAuditorFactory(auditEvents)]),
       mockServices.rootConfig.factory({
         data: {
           app: { baseUrl: 'http://localhost:3000' },
@@ -143,9 +151,12 @@ export async function startPortalBackend(options: {
                     },
                   ],
                 },
+                // The trail's reader (no restrictions: it may read the trail).
+                ...(trail?.config.backend.auth.externalAccess ?? []),
               ],
             },
           },
+          ...(trail && { audit: trail.config.audit }),
           auth: emulatorAuthConfig(emulator, { loadPhoto: false }),
           catalog: {
             rules: [
@@ -189,6 +200,8 @@ export async function startPortalBackend(options: {
       catalogPlugin,
       catalogModuleReadGuard,
       catalogModuleOwnerUnregister,
+      // As packages/backend: a delete by uid names its entity in the trail.
+      catalogModuleAuditEntityRefs,
       scaffolderEntityModel,
       fixedEntityProvider({
         name: 'policy-test-entities',
@@ -212,7 +225,10 @@ export async function startPortalBackend(options: {
     backend,
     baseUrl: `http://localhost:${port}`,
     deploys,
-    /** Every audit event of every plugin, in the order of their outcomes. */
+    /**
+     * Every audit event of every plugin, in the order of their outcomes
+     * (empty with `auditTrail`: the trail stores them instead).
+     */
     auditEvents,
     applyEntities: (current: Entity[]) => applyEntities(current),
   };
