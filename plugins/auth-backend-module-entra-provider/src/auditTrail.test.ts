@@ -81,7 +81,9 @@ describe('sign-in in the stored audit trail', () => {
     expect(text).not.toMatch(JWT);
     expect(text).not.toMatch(/bearer/i);
     // The query of a callback is the code and state: never stored.
-    for (const event of events) expect(event.request?.route).not.toContain('?');
+    for (const event of events) {
+      expect(event.request?.route ?? '').not.toContain('?');
+    }
   };
 
   /**

@@ -1,7 +1,8 @@
 /*
  * The portal's backend for the agent tests: real auth (Entra sign-in against
  * the emulator, Backstage's OAuth server for MCP clients), real catalog,
- * permission (ownership policy) and MCP actions plugins. Only infrastructure
+ * permission (ownership policy) and MCP actions plugins, and with
+ * `auditTrail` the portal's auditor and audit plugin. Only infrastructure
  * is local: SQLite in memory and a fixed catalog provider instead of Graph.
  */
 import { authServiceFactory } from '@backstage/backend-defaults/auth';
@@ -18,6 +19,7 @@ import permissionPlugin from '@backstage/plugin-permission-backend';
 import { loadSeed } from '@internal/entra-emulator';
 import type { EntraEmulator } from '@internal/entra-emulator';
 import {
+  auditTrail as portalAuditTrail,
   emulatorAuthConfig,
   fixedEntityProvider,
 } from '@internal/portal-test-utils';
@@ -89,21 +91,31 @@ export async function startAgentBackend(options: {
   config?: object;
   /** More catalog entities beside {@link agentTestEntities}. */
   extraEntities?: Entity[];
+  /**
+   * The portal's audit trail (its auditor for every plugin and the audit
+   * plugin, as packages/backend runs them); read it with
+   * `settledAuditEvents(baseUrl, ...)` from @internal/portal-test-utils.
+   */
+  auditTrail?: boolean;
 }) {
   const { emulator, agentClientIds } = options;
+  const trail = options.auditTrail ? portalAuditTrail() : undefined;
   const backend = await startTestBackend({
     features: [
       authServiceFactory,
       httpAuthServiceFactory,
       userInfoServiceFactory,
       permissionsServiceFactory,
+      ...(trail?.features ?? []),
       mockServices.rootConfig.factory({
         data: {
           app: { baseUrl: 'http://localhost:3000' },
           backend: {
             database: { client: 'better-sqlite3', connection: ':memory:' },
             actions: { pluginSources: ['catalog'] },
+            ...(trail && { auth: trail.config.backend.auth }),
           },
+          ...(trail && { audit: trail.config.audit }),
           auth: {
             ...emulatorAuthConfig(emulator, { loadPhoto: false }),
             // As app-config.production.yaml, with this test's agent listed.
