@@ -43,6 +43,7 @@ describe('sign-in in the stored audit trail', () => {
   let emulator: EntraEmulator;
   let baseUrl: string;
   let stopBackend: () => Promise<void>;
+  let logLines: string[];
   const catalog = { client: catalogServiceMock() };
   /** Every code, state, token and session value the flows below handed out. */
   const secrets = new Set<string>();
@@ -69,8 +70,8 @@ describe('sign-in in the stored audit trail', () => {
     for (const value of values) if (value) secrets.add(value);
   };
 
-  const expectNothingSecret = (events: AuditEvent[]) => {
-    const text = JSON.stringify(events);
+  const expectNothingSecret = (events: AuditEvent[] | string) => {
+    const text = typeof events === 'string' ? events : JSON.stringify(events);
     for (const secret of [
       ...secrets,
       AUDIT_READER_TOKEN,
@@ -81,7 +82,7 @@ describe('sign-in in the stored audit trail', () => {
     expect(text).not.toMatch(JWT);
     expect(text).not.toMatch(/bearer/i);
     // The query of a callback is the code and state: never stored.
-    for (const event of events) {
+    for (const event of typeof events === 'string' ? [] : events) {
       expect(event.request?.route ?? '').not.toContain('?');
     }
   };
@@ -112,6 +113,7 @@ describe('sign-in in the stored audit trail', () => {
       }),
     });
     baseUrl = started.baseUrl;
+    logLines = started.logLines;
     stopBackend = () => started.backend.stop();
   });
 
@@ -222,7 +224,7 @@ describe('sign-in in the stored audit trail', () => {
     expectNothingSecret(events);
   });
 
-  it('holds no token, code, state or secret anywhere in the stored trail', async () => {
+  it('holds no token, code, state or secret anywhere in the stored trail or the backend log', async () => {
     const everything = await settledAuditEvents(baseUrl, {});
     // Exactly what the tests above did, once each: four sign-in attempts
     // and a refused refresh.
@@ -230,5 +232,13 @@ describe('sign-in in the stored audit trail', () => {
     expect(ofAuth.filter(e => e.eventId === 'sign-in')).toHaveLength(4);
     expect(ofAuth.filter(e => e.eventId === 'session-refused')).toHaveLength(1);
     expectNothingSecret(everything);
+    // The auditor logs each of them too (initiated and the outcome): the log
+    // searched is the one that has them.
+    const logged = logLines
+      .map(l => JSON.parse(l))
+      .filter(l => l.isAuditEvent && l.plugin === 'auth');
+    expect(logged.filter(l => l.status === 'initiated')).toHaveLength(5);
+    expect(logged.filter(l => l.status !== 'initiated')).toHaveLength(5);
+    expectNothingSecret(logLines.join('\n'));
   });
 });

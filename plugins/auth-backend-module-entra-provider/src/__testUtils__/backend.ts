@@ -11,6 +11,7 @@ import {
   AuditorServiceCreateEventOptions,
   coreServices,
   createServiceFactory,
+  LoggerService,
   ServiceFactory,
 } from '@backstage/backend-plugin-api';
 import { mockServices, startTestBackend } from '@backstage/backend-test-utils';
@@ -89,7 +90,50 @@ export function seedEntities(
   return [...userEntities, ...groupEntities];
 }
 
-/** Starts the auth plugin with this module against the emulator. */
+const serialise = (value: unknown): unknown =>
+  value instanceof Error
+    ? { name: value.name, message: value.message, stack: value.stack }
+    : value;
+
+/** A logger that keeps every line, child fields included, as JSON. */
+class CapturingLogger implements LoggerService {
+  constructor(
+    readonly lines: string[],
+    private readonly fields: Record<string, unknown> = {},
+  ) {}
+  #log(level: string, message: string, meta?: Error | object) {
+    const extra =
+      meta instanceof Error
+        ? { error: serialise(meta) }
+        : Object.fromEntries(
+            Object.entries(meta ?? {}).map(([k, v]) => [k, serialise(v)]),
+          );
+    this.lines.push(
+      JSON.stringify({ level, message, ...this.fields, ...extra }),
+    );
+  }
+  error(message: string, meta?: Error | object) {
+    this.#log('error', message, meta);
+  }
+  warn(message: string, meta?: Error | object) {
+    this.#log('warn', message, meta);
+  }
+  info(message: string, meta?: Error | object) {
+    this.#log('info', message, meta);
+  }
+  debug(message: string, meta?: Error | object) {
+    this.#log('debug', message, meta);
+  }
+  child(meta: object): LoggerService {
+    return new CapturingLogger(this.lines, { ...this.fields, ...meta });
+  }
+}
+
+/**
+ * Starts the auth plugin with this module against the emulator. With
+ * `auditTrail`, `logLines` holds every line the backend logged (audit
+ * events' `debug` lines too), for a test to search for secrets.
+ */
 export async function startAuthBackend(
   emulator: EntraEmulator,
   options: {
@@ -112,12 +156,22 @@ export async function startAuthBackend(
   } = {},
 ) {
   const trail = options.auditTrail ? portalAuditTrail() : undefined;
+  const logLines: string[] = [];
   const backend = await startTestBackend({
     features: [
       ...(options.database ? [options.database] : []),
       ...(options.auditor ? [options.auditor] : []),
       ...(trail
-        ? [authServiceFactory, httpAuthServiceFactory, ...trail.features]
+        ? [
+            authServiceFactory,
+            httpAuthServiceFactory,
+            ...trail.features,
+            createServiceFactory({
+              service: coreServices.rootLogger,
+              deps: {},
+              factory: () => new CapturingLogger(logLines),
+            }),
+          ]
         : []),
       authPlugin,
       authModuleEntraProvider,
@@ -135,7 +189,7 @@ export async function startAuthBackend(
     ],
   });
   const port = (backend.server.address() as { port: number }).port;
-  return { backend, baseUrl: `http://localhost:${port}` };
+  return { backend, baseUrl: `http://localhost:${port}`, logLines };
 }
 
 export { cookieHeader, readPopupResponse };
