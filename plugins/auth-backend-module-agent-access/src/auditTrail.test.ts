@@ -36,6 +36,7 @@ describe('agent tool calls in the stored audit trail', () => {
   let agent: ConnectedAgent;
   let baseUrl: string;
   let stopBackend: () => Promise<void>;
+  let logLines: string[];
   let personToken: string;
   /** Every token and session value the flows below handed out. */
   const secrets = new Set<string>();
@@ -51,8 +52,8 @@ describe('agent tool calls in the stored audit trail', () => {
     return { accessToken: access_token };
   };
 
-  const expectNothingSecret = (events: AuditEvent[]) => {
-    const text = JSON.stringify(events);
+  const expectNothingSecret = (events: AuditEvent[] | string) => {
+    const text = typeof events === 'string' ? events : JSON.stringify(events);
     for (const secret of [
       ...secrets,
       AUDIT_READER_TOKEN,
@@ -66,7 +67,7 @@ describe('agent tool calls in the stored audit trail', () => {
     expect(text).not.toMatch(JWT);
     expect(text).not.toMatch(/bearer/i);
     // OAuth's code and verifier travel in queries: never stored.
-    for (const event of events) {
+    for (const event of typeof events === 'string' ? [] : events) {
       expect(event.request?.route ?? '').not.toContain('?');
     }
   };
@@ -80,6 +81,7 @@ describe('agent tool calls in the stored audit trail', () => {
       auditTrail: true,
     });
     baseUrl = started.baseUrl;
+    logLines = started.logLines;
     stopBackend = () => started.backend.stop();
     // Sign-in needs Carla's User, which the catalog stitches in the background.
     const deadline = Date.now() + 45_000;
@@ -200,11 +202,25 @@ describe('agent tool calls in the stored audit trail', () => {
   });
 
   // Declared last, so every flow above (sign-in, OAuth, tool calls) is in it.
-  it('holds no token or secret anywhere in the stored trail', async () => {
+  it('holds no token or secret anywhere in the stored trail or the backend log', async () => {
     agentTokens();
     const everything = await settledAuditEvents(baseUrl, {});
     expect(everything.filter(e => e.action === ACTION)).toHaveLength(3);
     expect(everything.some(e => e.action === 'auth.sign-in')).toBe(true);
     expectNothingSecret(everything);
+    // The auditor logs each tool call too (initiated and the outcome): the
+    // log searched is the one that has them.
+    const logged = logLines
+      .map(l => JSON.parse(l))
+      .filter(l => l.isAuditEvent && l.eventId === 'agent-tool-call');
+    expect(logged.map(l => l.status).sort()).toEqual([
+      'initiated',
+      'initiated',
+      'initiated',
+      'succeeded',
+      'succeeded',
+      'succeeded',
+    ]);
+    expectNothingSecret(logLines.join('\n'));
   });
 });
