@@ -90,7 +90,10 @@ export const auditPlugin = createBackendPlugin({
         const store = await AuditStore.create(database);
         // From here on the sink delivers what it buffered since the backend
         // started (other plugins' events from their init) and all that follows.
-        sink.attach(store, new CatalogActorResolver({ catalog, auth, logger }));
+        sink.attach(
+          store,
+          new CatalogActorResolver({ catalog, auth, logger, config }),
+        );
 
         await scheduler.scheduleTask({
           id: 'audit-retention',

@@ -277,6 +277,12 @@ describe('an MCP agent acting for a person', () => {
             u => u.userPrincipalName === PEOPLE.carla.upn,
           )!.id,
           tid: emulator.tenantId,
+          // what makes the stored actor the agent (docs/audit.md)
+          agent: {
+            clientId: host.clientId,
+            clientName: 'Test Agent',
+            grantId: expect.any(String),
+          },
         },
       }),
     ]);

@@ -127,9 +127,10 @@ describe('agent tool calls in the stored audit trail', () => {
       eventId: 'agent-tool-call',
       outcome: 'succeeded',
       // The person's User and Entra object id (from the catalog), the
-      // agent's client: not the person acting themselves. No tid: the trail
-      // reads it from the User's graph.microsoft.com/tenant-id annotation,
-      // which org ingestion (and so these Users) does not write on people.
+      // agent's client: not the person acting themselves. No tid: these
+      // Users come from a fixed test provider, and the trail takes a
+      // person's tenant from the org ingestion provider that brought them in
+      // (CatalogActorResolver.test.ts in plugins/audit-backend).
       actor: {
         kind: 'agent',
         entityRef: CARLA_REF,

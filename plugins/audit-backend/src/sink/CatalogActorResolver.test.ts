@@ -33,13 +33,37 @@ const pipeline: Entity = {
   spec: { memberOf: ['group:default/release'] },
 };
 
-function setup() {
-  const catalog = catalogServiceMock({ entities: [alice, pipeline] });
+// as org ingestion writes a person: no tenant annotation (only the root
+// group and service principals carry one), managed by its provider
+const bruno = (provider: string): Entity => ({
+  apiVersion: 'backstage.io/v1alpha1',
+  kind: 'User',
+  metadata: {
+    name: `bruno-${provider}`,
+    annotations: {
+      'graph.microsoft.com/user-id': `oid-bruno-${provider}`,
+      'backstage.io/managed-by-location': `msgraph-org-provider:${provider}`,
+    },
+  },
+  spec: { memberOf: [] },
+});
+
+function setup(config?: object) {
+  const catalog = catalogServiceMock({
+    entities: [
+      alice,
+      pipeline,
+      bruno('default'),
+      bruno('fabrikam'),
+      bruno('gone'),
+    ],
+  });
   const getEntityByRef = jest.spyOn(catalog, 'getEntityByRef');
   const resolver = new CatalogActorResolver({
     catalog,
     auth: mockServices.auth({ pluginId: 'audit' }),
     logger: mockServices.logger.mock(),
+    config: config && mockServices.rootConfig({ data: config }),
   });
   return { resolver, getEntityByRef, catalog };
 }
@@ -67,6 +91,56 @@ describe('CatalogActorResolver', () => {
       clientId: 'mcp-client',
       oid: 'oid-alice',
       tid: 'tid-contoso',
+    });
+  });
+
+  it('takes a person’s tenant from the org ingestion provider that brought them in', async () => {
+    const single = setup({
+      catalog: {
+        providers: {
+          microsoftGraphOrg: { tenantId: 'tid-contoso', clientId: 'c' },
+        },
+      },
+    });
+    await expect(
+      single.resolver.complete({
+        kind: 'agent',
+        entityRef: 'user:default/bruno-default',
+        clientId: 'mcp-client',
+      }),
+    ).resolves.toMatchObject({ oid: 'oid-bruno-default', tid: 'tid-contoso' });
+
+    const several = setup({
+      catalog: {
+        providers: {
+          microsoftGraphOrg: {
+            default: { tenantId: 'tid-contoso', clientId: 'c' },
+            fabrikam: { tenantId: 'tid-fabrikam', clientId: 'c' },
+          },
+        },
+      },
+    });
+    await expect(
+      several.resolver.complete({
+        kind: 'person',
+        entityRef: 'user:default/bruno-fabrikam',
+      }),
+    ).resolves.toEqual({
+      kind: 'person',
+      entityRef: 'user:default/bruno-fabrikam',
+      oid: 'oid-bruno-fabrikam',
+      tid: 'tid-fabrikam',
+    });
+    // a provider no longer configured names no tenant rather than a wrong one
+    await expect(
+      several.resolver.complete({
+        kind: 'person',
+        entityRef: 'user:default/bruno-gone',
+      }),
+    ).resolves.toEqual({
+      kind: 'person',
+      entityRef: 'user:default/bruno-gone',
+      oid: 'oid-bruno-gone',
     });
   });
 

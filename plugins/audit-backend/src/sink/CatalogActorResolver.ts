@@ -1,5 +1,6 @@
 import { AuthService, LoggerService } from '@backstage/backend-plugin-api';
-import { Entity } from '@backstage/catalog-model';
+import { ANNOTATION_LOCATION, Entity } from '@backstage/catalog-model';
+import { Config } from '@backstage/config';
 import { CatalogService } from '@backstage/plugin-catalog-node';
 import { AuditActor } from '@internal/plugin-audit-common';
 import { AuditActorResolver } from './types';
@@ -11,6 +12,37 @@ const APP_ID_ANNOTATION = 'graph.microsoft.com/app-id';
 const SERVICE_PRINCIPAL_ID_ANNOTATION =
   'graph.microsoft.com/service-principal-id';
 const PRINCIPAL_TYPE_LABEL = 'entra.microsoft.com/principal-type';
+// Where org ingestion's entities come from: `msgraph-org-provider:<id>` for
+// the provider `catalog.providers.microsoftGraphOrg.<id>` ('default' when
+// its keys are at the root).
+const PROVIDERS_CONFIG = 'catalog.providers.microsoftGraphOrg';
+const LOCATION_PREFIX = 'msgraph-org-provider:';
+
+/**
+ * The tenant each org ingestion provider reads, by its location key: org
+ * ingestion writes the tenant annotation on the root group and service
+ * principals only, so a person's tenant is the one their provider reads.
+ */
+function tenantsByLocation(config?: Config): Map<string, string> {
+  const tenants = new Map<string, string>();
+  const root = config?.getOptionalConfig(PROVIDERS_CONFIG);
+  if (!root) return tenants;
+  const blocks: Array<[string, Config]> = root.has('clientId')
+    ? [['default', root]]
+    : root.keys().flatMap(id => {
+        const block = root.getOptional(id);
+        return block && typeof block === 'object'
+          ? [[id, root.getConfig(id)] as [string, Config]]
+          : [];
+      });
+  for (const [id, block] of blocks) {
+    const tenantId = block.getOptional('tenantId');
+    if (typeof tenantId === 'string' && tenantId) {
+      tenants.set(`${LOCATION_PREFIX}${id}`, tenantId);
+    }
+  }
+  return tenants;
+}
 
 const DEFAULT_TTL_MS = 5 * 60 * 1000;
 // People and pipelines of one organisation; the bound only matters if refs
@@ -24,6 +56,11 @@ export interface CatalogActorResolverOptions {
   logger: LoggerService;
   /** How long an answer (also "not in the catalog") is reused. Default 5 minutes. */
   ttlMs?: number;
+  /**
+   * The root config, for the tenant of people org ingestion brought in
+   * (`catalog.providers.microsoftGraphOrg.*.tenantId`).
+   */
+  config?: Config;
 }
 
 /** What the User entity says about its principal. */
@@ -34,7 +71,7 @@ interface Identity {
   appId?: string;
 }
 
-function identityOf(entity: Entity): Identity {
+function identityOf(entity: Entity, tenants: Map<string, string>): Identity {
   const annotations = entity.metadata.annotations ?? {};
   const pipeline =
     entity.metadata.labels?.[PRINCIPAL_TYPE_LABEL] === 'service-principal';
@@ -44,7 +81,9 @@ function identityOf(entity: Entity): Identity {
     oid: pipeline
       ? annotations[SERVICE_PRINCIPAL_ID_ANNOTATION]
       : annotations[USER_ID_ANNOTATION],
-    tid: annotations[TENANT_ID_ANNOTATION],
+    tid:
+      annotations[TENANT_ID_ANNOTATION] ??
+      tenants.get(annotations[ANNOTATION_LOCATION] ?? ''),
     appId: pipeline ? annotations[APP_ID_ANNOTATION] : undefined,
   };
 }
@@ -64,6 +103,7 @@ export class CatalogActorResolver implements AuditActorResolver {
   readonly #auth: AuthService;
   readonly #logger: LoggerService;
   readonly #ttlMs: number;
+  readonly #tenants: Map<string, string>;
   readonly #cache = new Map<string, { expires: number; identity?: Identity }>();
   readonly #inFlight = new Map<string, Promise<Identity | undefined>>();
 
@@ -72,6 +112,7 @@ export class CatalogActorResolver implements AuditActorResolver {
     this.#auth = options.auth;
     this.#logger = options.logger;
     this.#ttlMs = options.ttlMs ?? DEFAULT_TTL_MS;
+    this.#tenants = tenantsByLocation(options.config);
   }
 
   async complete(actor: AuditActor): Promise<AuditActor> {
@@ -118,7 +159,7 @@ export class CatalogActorResolver implements AuditActorResolver {
         });
         const identity =
           entity && entity.kind.toLocaleLowerCase('en-US') === 'user'
-            ? identityOf(entity)
+            ? identityOf(entity, this.#tenants)
             : undefined;
         this.#remember(ref, identity);
         return identity;
