@@ -110,8 +110,9 @@ describe('the stored audit trail of catalog deletes and policy decisions', () =>
 
   beforeAll(async () => {
     emulator = await startTestEmulator();
-    // Org ingestion names the tenant on the root group only; the trail reads
-    // a person's tid from their User, so these Users carry it as well.
+    // The trail takes a person's tid from their User, else from the org
+    // ingestion provider that brought them in; these come from a fixed
+    // provider, so they carry the tenant annotation themselves.
     const people = seededOrgEntities().map(e =>
       e.kind === 'User'
         ? {
