@@ -215,6 +215,25 @@ describe('CatalogActorResolver', () => {
     expect(getEntityByRef).toHaveBeenCalledTimes(2);
   });
 
+  it('asks again for a ref it did not know after missTtlMs, long before ttlMs', async () => {
+    const catalog = catalogServiceMock({ entities: [] });
+    const getEntityByRef = jest.spyOn(catalog, 'getEntityByRef');
+    const resolver = new CatalogActorResolver({
+      catalog,
+      auth: mockServices.auth({ pluginId: 'audit' }),
+      logger: mockServices.logger.mock(),
+      missTtlMs: 0,
+    });
+    const actor = { kind: 'person' as const, entityRef: 'user:default/alice' };
+    await expect(resolver.complete(actor)).resolves.toEqual(actor);
+    // org ingestion has put the User in since
+    getEntityByRef.mockResolvedValueOnce(alice);
+    await expect(resolver.complete(actor)).resolves.toMatchObject({
+      oid: 'oid-alice',
+      tid: 'tid-contoso',
+    });
+  });
+
   it('leaves other actors alone and the actor as it is when the catalog fails', async () => {
     const { resolver, getEntityByRef } = setup();
     const plugin = { kind: 'plugin' as const, plugin: 'catalog' };

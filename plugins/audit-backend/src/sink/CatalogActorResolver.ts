@@ -45,6 +45,10 @@ function tenantsByLocation(config?: Config): Map<string, string> {
 }
 
 const DEFAULT_TTL_MS = 5 * 60 * 1000;
+// "Not in the catalog" is kept briefly: a person's first actions can come
+// before org ingestion has put their User in, and they should not be
+// stored without oid and tid for the whole ttl.
+const DEFAULT_MISS_TTL_MS = 10 * 1000;
 // People and pipelines of one organisation; the bound only matters if refs
 // are made up, then the oldest answers go first.
 const MAX_CACHED = 20_000;
@@ -56,6 +60,8 @@ export interface CatalogActorResolverOptions {
   logger: LoggerService;
   /** How long an answer (also "not in the catalog") is reused. Default 5 minutes. */
   ttlMs?: number;
+  /** How long "not in the catalog" is reused. Default 10 seconds. */
+  missTtlMs?: number;
   /**
    * The root config, for the tenant of people org ingestion brought in
    * (`catalog.providers.microsoftGraphOrg.*.tenantId`).
@@ -103,6 +109,7 @@ export class CatalogActorResolver implements AuditActorResolver {
   readonly #auth: AuthService;
   readonly #logger: LoggerService;
   readonly #ttlMs: number;
+  readonly #missTtlMs: number;
   readonly #tenants: Map<string, string>;
   readonly #cache = new Map<string, { expires: number; identity?: Identity }>();
   readonly #inFlight = new Map<string, Promise<Identity | undefined>>();
@@ -112,6 +119,10 @@ export class CatalogActorResolver implements AuditActorResolver {
     this.#auth = options.auth;
     this.#logger = options.logger;
     this.#ttlMs = options.ttlMs ?? DEFAULT_TTL_MS;
+    this.#missTtlMs = Math.min(
+      options.missTtlMs ?? DEFAULT_MISS_TTL_MS,
+      this.#ttlMs,
+    );
     this.#tenants = tenantsByLocation(options.config);
   }
 
@@ -177,6 +188,7 @@ export class CatalogActorResolver implements AuditActorResolver {
       const oldest = this.#cache.keys().next();
       if (!oldest.done) this.#cache.delete(oldest.value);
     }
-    this.#cache.set(ref, { expires: Date.now() + this.#ttlMs, identity });
+    const ttl = identity ? this.#ttlMs : this.#missTtlMs;
+    this.#cache.set(ref, { expires: Date.now() + ttl, identity });
   }
 }
