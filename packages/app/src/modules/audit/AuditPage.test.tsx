@@ -61,7 +61,7 @@ const older: AuditEvent = {
 };
 
 /** The audit routes: two pages of events, or the status told. */
-function backend(options: { status?: number } = {}) {
+function backend(options: { status?: number; truncated?: boolean } = {}) {
   const calls: string[] = [];
   const fetch = async (input: RequestInfo | URL) => {
     const url = new URL(String(input));
@@ -83,6 +83,7 @@ function backend(options: { status?: number } = {}) {
         headers: {
           'content-type': 'application/x-ndjson',
           'content-disposition': 'attachment; filename="audit-events.jsonl"',
+          ...(options.truncated ? { 'x-audit-export-truncated': 'true' } : {}),
         },
       });
     }
@@ -137,6 +138,27 @@ function render(
       apis: [mockApis.permission({ authorize: AuthorizeResult.ALLOW })],
     },
   );
+}
+
+/**
+ * What the page saves: jsdom has no object URLs and does not download, so
+ * the blob behind each clicked link is kept here.
+ */
+function captureDownloads() {
+  const saved: Array<{ download: string; blob: Blob }> = [];
+  const blobs = new Map<string, Blob>();
+  URL.createObjectURL = jest.fn((blob: Blob) => {
+    const href = `blob:http://localhost/${blobs.size}`;
+    blobs.set(href, blob);
+    return href;
+  });
+  URL.revokeObjectURL = jest.fn();
+  const click = jest
+    .spyOn(HTMLAnchorElement.prototype, 'click')
+    .mockImplementation(function save(this: HTMLAnchorElement) {
+      saved.push({ download: this.download, blob: blobs.get(this.href)! });
+    });
+  return Object.assign(saved, { restore: () => click.mockRestore() });
 }
 
 const rowOf = async (text: string) =>
@@ -223,25 +245,9 @@ describe('AuditPage', () => {
     expect(screen.queryByRole('button', { name: 'Load more' })).toBeNull();
   });
 
-  it('exports the filtered events as JSON Lines under the name the route gives', async () => {
+  it('exports the filtered events as JSON Lines and CSV under the name the route gives', async () => {
     const api = backend();
-    const saved: Array<{ href: string; download: string; blob: Blob }> = [];
-    const blobs = new Map<string, Blob>();
-    URL.createObjectURL = jest.fn((blob: Blob) => {
-      const href = `blob:test/${blobs.size}`;
-      blobs.set(href, blob);
-      return href;
-    });
-    URL.revokeObjectURL = jest.fn();
-    const click = jest
-      .spyOn(HTMLAnchorElement.prototype, 'click')
-      .mockImplementation(function save(this: HTMLAnchorElement) {
-        saved.push({
-          href: this.href,
-          download: this.download,
-          blob: blobs.get(this.href)!,
-        });
-      });
+    const saved = captureDownloads();
     try {
       render(api, { route: '/audit?person=user%3Adefault%2Feve.ellis' });
       await rowOf('scaffolder.deploy');
@@ -254,8 +260,37 @@ describe('AuditPage', () => {
       );
       expect(saved[0].download).toBe('audit-events.jsonl');
       expect(JSON.parse((await saved[0].blob.text()).trim())).toEqual(deploy);
+
+      fireEvent.click(screen.getByRole('button', { name: 'Export CSV' }));
+      await waitFor(() => expect(saved).toHaveLength(2));
+      expect(api.calls[2]).toBe(
+        '/api/audit/events/export?person=user%3Adefault%2Feve.ellis&format=csv',
+      );
+      expect(
+        screen.queryByText(/The export holds only the newest matching events/),
+      ).toBeNull();
     } finally {
-      click.mockRestore();
+      saved.restore();
+    }
+  });
+
+  it('says when the route cut the export at its maximum', async () => {
+    const api = backend({ truncated: true });
+    const saved = captureDownloads();
+    try {
+      render(api);
+      await rowOf('scaffolder.deploy');
+      fireEvent.click(
+        screen.getByRole('button', { name: 'Export JSON Lines' }),
+      );
+      expect(
+        await screen.findByText(
+          /The export holds only the newest matching events/,
+        ),
+      ).toBeInTheDocument();
+      expect(saved).toHaveLength(1);
+    } finally {
+      saved.restore();
     }
   });
 

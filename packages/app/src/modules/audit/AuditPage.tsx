@@ -358,6 +358,7 @@ function AuditTrail() {
   const [cursor, setCursor] = useState<string>();
   const [error, setError] = useState<Error>();
   const [busy, setBusy] = useState(false);
+  const [truncated, setTruncated] = useState(false);
 
   useEffect(() => {
     let current = true;
@@ -395,9 +396,11 @@ function AuditTrail() {
   const exportAs = async (format: AuditExportFormat) => {
     setBusy(true);
     setError(undefined);
+    setTruncated(false);
     try {
-      const { blob, filename } = await client.exportEvents(filter, format);
-      download(blob, filename);
+      const exported = await client.exportEvents(filter, format);
+      download(exported.blob, exported.filename);
+      setTruncated(exported.truncated);
     } catch (e) {
       setError(e as Error);
     } finally {
@@ -432,6 +435,15 @@ function AuditTrail() {
         </Box>
       </Box>
       {error && <WarningPanel severity="error" title={error.message} />}
+      {truncated && (
+        <WarningPanel
+          severity="info"
+          title="The export holds only the newest matching events"
+        >
+          More events match than one export answers (audit.export.maxEvents).
+          Narrow the time range and export the older ones separately.
+        </WarningPanel>
+      )}
       {!events && !error && <Progress />}
       {events && (
         <Table<AuditEvent>

@@ -56,6 +56,9 @@ export function filenameOf(disposition: string | null, fallback: string) {
   return match ? decodeURIComponent(match[1]) : fallback;
 }
 
+/** Set by the export route when it stopped at its maximum number of events. */
+const TRUNCATED_HEADER = 'x-audit-export-truncated';
+
 export type AuditExportFormat = 'jsonl' | 'csv';
 
 /**
@@ -90,7 +93,7 @@ export class AuditClient {
   async exportEvents(
     filter: AuditEventFilter,
     format: AuditExportFormat,
-  ): Promise<{ blob: Blob; filename: string }> {
+  ): Promise<{ blob: Blob; filename: string; truncated: boolean }> {
     const params = filterToParams(filter);
     params.set('format', format);
     const res = await this.fetchApi.fetch(
@@ -103,6 +106,8 @@ export class AuditClient {
         res.headers.get('content-disposition'),
         `audit-events.${format}`,
       ),
+      // The route stops at audit.export.maxEvents and says so in a header.
+      truncated: res.headers.get(TRUNCATED_HEADER) === 'true',
     };
   }
 }
