@@ -1,5 +1,6 @@
 import { test, expect, Page } from '@playwright/test';
 import { signInAs } from './signIn';
+import { deployCalls, EMULATOR_URL, openDeployForm } from './deploy';
 
 test.setTimeout(180_000);
 
@@ -7,28 +8,6 @@ test.setTimeout(180_000);
 // payments-api, nested in payments, the owner of component:default/payments;
 // she is not in production-deployers.
 const EVE_OID = 'f25eb988-33ed-43cc-b146-d5b37afe29c7';
-
-/** The emulator `yarn dev` starts, on its default plain HTTP port. */
-const EMULATOR_URL = process.env.ENTRA_EMULATOR_URL ?? 'http://localhost:8400';
-
-interface DeployCall {
-  oid: string;
-  tid: string;
-  scopes: string[];
-  payload: {
-    component?: string;
-    environment?: string;
-    version?: string;
-    taskId?: string;
-  };
-}
-
-/** What the emulator's sample deploy API recorded (its admin route). */
-async function deployCalls(): Promise<DeployCall[]> {
-  const res = await fetch(`${EMULATOR_URL}/_emulator/deploy-calls`);
-  expect(res.status).toBe(200);
-  return (await res.json()).calls;
-}
 
 /**
  * Makes Entra's token endpoint answer 503 to the next `times` requests, as
@@ -54,17 +33,6 @@ async function failNextTokenRequests(times: number) {
 
 async function clearFaults() {
   await fetch(`${EMULATOR_URL}/_emulator/faults`, { method: 'DELETE' });
-}
-
-async function openDeployForm(page: Page, formData?: object) {
-  const query = formData
-    ? `?formData=${encodeURIComponent(JSON.stringify(formData))}`
-    : '';
-  // Right after startup the catalog may still be reading the templates.
-  await expect(async () => {
-    await page.goto(`/create/templates/default/deploy-component${query}`);
-    await expect(page.getByLabel('Version')).toBeVisible({ timeout: 10_000 });
-  }).toPass({ timeout: 90_000 });
 }
 
 test('an owner deploys a component to staging as herself and sees the deployment', async ({
