@@ -41,6 +41,7 @@ import {
  * typed in.
  */
 export const KNOWN_ACTIONS = [
+  'audit.events-export',
   'auth.sign-in',
   'auth.session-refused',
   'catalog.entity-mutate',
