@@ -287,6 +287,7 @@ describe('audit plugin', () => {
       'cursor',
     ],
     ['/api/audit/events?outcome=maybe', 'outcome'],
+    ['/api/audit/events?severity=urgent', 'severity'],
     ['/api/audit/events?from=yesterday', 'from'],
     ['/api/audit/events?to=2026-13-45T99:00:00Z', 'to'],
     ['/api/audit/events?from=2026-12-05&to=2026-12-01', 'to'],

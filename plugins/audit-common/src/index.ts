@@ -67,6 +67,18 @@ export interface AuditActor {
 export type AuditSeverity = 'low' | 'medium' | 'high' | 'critical';
 
 /**
+ * The severities from lowest to highest, for "at least" filters.
+ *
+ * @public
+ */
+export const AUDIT_SEVERITIES: readonly AuditSeverity[] = [
+  'low',
+  'medium',
+  'high',
+  'critical',
+];
+
+/**
  * `initiated` only for an event whose outcome never came (the process stopped).
  *
  * @public
@@ -126,6 +138,11 @@ export interface AuditEventFilter {
   /** `<plugin>.<eventId>` (e.g. `scaffolder.deploy`) or a bare event id (`deploy`). */
   action?: string;
   outcome?: AuditOutcome;
+  /**
+   * At least this severity: `medium` leaves out the `low` reads (catalog
+   * fetches, task views) and keeps changes, denials and sign-ins.
+   */
+  severity?: AuditSeverity;
   /** An entity ref the event is about. */
   entity?: string;
   /** ISO 8601 times, inclusive `from`, exclusive `to`. */

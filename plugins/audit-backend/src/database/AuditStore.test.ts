@@ -105,6 +105,7 @@ describe.each(databases.eachSupportedId())('AuditStore on %p', databaseId => {
       eventId: 'permission-denied',
       action: 'permission.permission-denied',
       outcome: 'failed',
+      severity: 'high',
       entityRefs: [SHOP],
       time: '2026-12-03T08:00:00.000Z',
     });
@@ -114,6 +115,7 @@ describe.each(databases.eachSupportedId())('AuditStore on %p', databaseId => {
       eventId: 'deploy',
       action: 'other.deploy',
       actor: { kind: 'plugin', plugin: 'other' },
+      severity: 'low',
       time: '2026-12-04T08:00:00.000Z',
     });
     await store.write([mutate, deploy, denied, pluginDeploy]);
@@ -136,6 +138,14 @@ describe.each(databases.eachSupportedId())('AuditStore on %p', databaseId => {
       deploy.id,
     ]);
     expect(await ids({ outcome: 'failed' })).toEqual([denied.id]);
+    // at least that severity: the low plugin event is left out
+    expect(await ids({ severity: 'medium' })).toEqual([
+      denied.id,
+      deploy.id,
+      mutate.id,
+    ]);
+    expect(await ids({ severity: 'high' })).toEqual([denied.id]);
+    expect(await ids({ severity: 'critical' })).toEqual([]);
     expect(await ids({ entity: SHOP })).toEqual([denied.id, deploy.id]);
     expect(await ids({ entity: 'template:default/deploy' })).toEqual([
       deploy.id,

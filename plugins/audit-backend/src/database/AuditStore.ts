@@ -4,6 +4,7 @@ import {
 } from '@backstage/backend-plugin-api';
 import { InputError } from '@backstage/errors';
 import {
+  AUDIT_SEVERITIES,
   AuditActor,
   AuditEvent,
   AuditEventFilter,
@@ -361,6 +362,12 @@ export class AuditStore implements AuditEventWriter {
     }
     if (filter.outcome) {
       query.where('outcome', filter.outcome);
+    }
+    if (filter.severity) {
+      query.whereIn(
+        'severity',
+        AUDIT_SEVERITIES.slice(AUDIT_SEVERITIES.indexOf(filter.severity)),
+      );
     }
     if (filter.entity) {
       query.whereIn(

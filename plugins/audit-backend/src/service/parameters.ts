@@ -1,6 +1,11 @@
 import { parseEntityRef, stringifyEntityRef } from '@backstage/catalog-model';
 import { InputError } from '@backstage/errors';
-import { AuditEventFilter, AuditOutcome } from '@internal/plugin-audit-common';
+import {
+  AUDIT_SEVERITIES,
+  AuditEventFilter,
+  AuditOutcome,
+  AuditSeverity,
+} from '@internal/plugin-audit-common';
 import { Request } from 'express';
 import { MAX_PAGE_LIMIT } from '../database/AuditStore';
 
@@ -8,6 +13,7 @@ const FILTER_PARAMETERS = [
   'person',
   'action',
   'outcome',
+  'severity',
   'entity',
   'from',
   'to',
@@ -95,6 +101,16 @@ function filterOf(params: Record<string, string | undefined>) {
       throw new InputError(`Invalid outcome: use ${OUTCOMES.join(', ')}`);
     }
     filter.outcome = params.outcome as AuditOutcome;
+  }
+  if (params.severity) {
+    if (!AUDIT_SEVERITIES.includes(params.severity as AuditSeverity)) {
+      throw new InputError(
+        `Invalid severity: use ${AUDIT_SEVERITIES.join(
+          ', ',
+        )} (at least that severity)`,
+      );
+    }
+    filter.severity = params.severity as AuditSeverity;
   }
   if (params.entity) {
     filter.entity = entityRef(

@@ -206,11 +206,12 @@ describe('AuditPage', () => {
   it('sends the filters of the address and of the form to the route, and loads older pages by cursor', async () => {
     const api = backend();
     render(api, {
-      route: '/audit?outcome=succeeded&entity=component%3Adefault%2Fpayments',
+      route:
+        '/audit?outcome=succeeded&severity=medium&entity=component%3Adefault%2Fpayments',
     });
     await rowOf('scaffolder.deploy');
     expect(api.calls[0]).toBe(
-      '/api/audit/events?outcome=succeeded&entity=component%3Adefault%2Fpayments&limit=50',
+      '/api/audit/events?outcome=succeeded&severity=medium&entity=component%3Adefault%2Fpayments&limit=50',
     );
     expect(screen.getByLabelText('Entity')).toHaveValue(
       'component:default/payments',
@@ -227,12 +228,14 @@ describe('AuditPage', () => {
     });
     fireEvent.mouseDown(screen.getByRole('button', { name: /Outcome/ }));
     fireEvent.click(await screen.findByRole('option', { name: 'Failed' }));
+    fireEvent.mouseDown(screen.getByRole('button', { name: /Severity/ }));
+    fireEvent.click(await screen.findByRole('option', { name: 'High and up' }));
     fireEvent.click(screen.getByRole('button', { name: 'Apply filters' }));
 
     const from = encodeURIComponent(new Date('2026-12-01T10:00').toISOString());
     await waitFor(() =>
       expect(api.calls[1]).toBe(
-        `/api/audit/events?person=user%3Adefault%2Feve.ellis&action=scaffolder.deploy&outcome=failed&entity=component%3Adefault%2Fpayments&from=${from}&limit=50`,
+        `/api/audit/events?person=user%3Adefault%2Feve.ellis&action=scaffolder.deploy&outcome=failed&severity=high&entity=component%3Adefault%2Fpayments&from=${from}&limit=50`,
       ),
     );
     await rowOf('scaffolder.deploy');
@@ -240,7 +243,7 @@ describe('AuditPage', () => {
     fireEvent.click(screen.getByRole('button', { name: 'Load more' }));
     expect(await rowOf('qa')).toBeInTheDocument();
     expect(api.calls[2]).toBe(
-      `/api/audit/events?person=user%3Adefault%2Feve.ellis&action=scaffolder.deploy&outcome=failed&entity=component%3Adefault%2Fpayments&from=${from}&limit=50&cursor=c2Vx`,
+      `/api/audit/events?person=user%3Adefault%2Feve.ellis&action=scaffolder.deploy&outcome=failed&severity=high&entity=component%3Adefault%2Fpayments&from=${from}&limit=50&cursor=c2Vx`,
     );
     expect(screen.queryByRole('button', { name: 'Load more' })).toBeNull();
   });

@@ -247,6 +247,7 @@ function Filters(props: {
     props.onApply({
       ...draft,
       outcome: draft.outcome || undefined,
+      severity: draft.severity || undefined,
       from: fromLocalInput(draft.from ?? ''),
       to: fromLocalInput(draft.to ?? ''),
     });
@@ -329,7 +330,23 @@ function Filters(props: {
             {...field('to')}
           />
         </Grid>
-        <Grid item xs={12} md={6}>
+        <Grid item xs={12} md={2}>
+          <TextField
+            fullWidth
+            select
+            id="audit-filter-severity"
+            label="Severity"
+            SelectProps={{ displayEmpty: true }}
+            InputLabelProps={{ shrink: true }}
+            {...field('severity')}
+          >
+            <MenuItem value="">Any</MenuItem>
+            <MenuItem value="medium">Medium and up (no reads)</MenuItem>
+            <MenuItem value="high">High and up</MenuItem>
+            <MenuItem value="critical">Critical</MenuItem>
+          </TextField>
+        </Grid>
+        <Grid item xs={12} md={4}>
           <Button type="submit" variant="contained" color="primary">
             Apply filters
           </Button>{' '}

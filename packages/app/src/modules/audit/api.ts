@@ -9,6 +9,7 @@ export const FILTER_KEYS = [
   'person',
   'action',
   'outcome',
+  'severity',
   'entity',
   'from',
   'to',
