@@ -1,3 +1,8 @@
+import {
+  coreServices,
+  createServiceFactory,
+  LoggerService,
+} from '@backstage/backend-plugin-api';
 import auditPlugin, {
   auditorServiceFactory,
 } from '@internal/plugin-audit-backend';
@@ -14,15 +19,75 @@ import type {
  */
 export const AUDIT_READER_TOKEN = 'audit-reader-test-token-8f3c1e2a';
 
+const serialise = (value: unknown): unknown =>
+  value instanceof Error
+    ? { name: value.name, message: value.message, stack: value.stack }
+    : value;
+
+/** A logger that keeps every line, child fields included, as JSON. */
+class CapturingLogger implements LoggerService {
+  constructor(
+    readonly lines: string[],
+    private readonly fields: Record<string, unknown> = {},
+  ) {}
+  #log(level: string, message: string, meta?: Error | object) {
+    const extra =
+      meta instanceof Error
+        ? { error: serialise(meta) }
+        : Object.fromEntries(
+            Object.entries(meta ?? {}).map(([k, v]) => [k, serialise(v)]),
+          );
+    this.lines.push(
+      JSON.stringify({ level, message, ...this.fields, ...extra }),
+    );
+  }
+  error(message: string, meta?: Error | object) {
+    this.#log('error', message, meta);
+  }
+  warn(message: string, meta?: Error | object) {
+    this.#log('warn', message, meta);
+  }
+  info(message: string, meta?: Error | object) {
+    this.#log('info', message, meta);
+  }
+  debug(message: string, meta?: Error | object) {
+    this.#log('debug', message, meta);
+  }
+  child(meta: object): LoggerService {
+    return new CapturingLogger(this.lines, { ...this.fields, ...meta });
+  }
+}
+
+/**
+ * A root logger that keeps every line the backend logs (child fields
+ * included) in `lines` as JSON, for a test to search the logs for secrets.
+ */
+export function capturingRootLogger(lines: string[]) {
+  return createServiceFactory({
+    service: coreServices.rootLogger,
+    deps: {},
+    factory: () => new CapturingLogger(lines),
+  });
+}
+
 /**
  * The audit trail as packages/backend runs it (the portal's auditor for every
  * plugin and the audit plugin), and the config it needs in a test: the
  * reader's token and a short flush interval so events are stored quickly.
- * Merge `config` into the test backend's root config.
+ * Merge `config` into the test backend's root config. With `captureLogs`,
+ * the features also replace the root logger with one that keeps every line
+ * (audit events' `debug` lines too) in `logLines` as JSON, for a test to
+ * search the logs for secrets.
  */
-export function auditTrail() {
+export function auditTrail(options: { captureLogs?: boolean } = {}) {
+  const logLines: string[] = [];
   return {
-    features: [auditorServiceFactory, auditPlugin],
+    features: [
+      auditorServiceFactory,
+      auditPlugin,
+      ...(options.captureLogs ? [capturingRootLogger(logLines)] : []),
+    ],
+    logLines,
     config: {
       backend: {
         auth: {

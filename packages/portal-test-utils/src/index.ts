@@ -32,4 +32,9 @@ export type {
   ApproveSession,
   ConnectedAgent,
 } from './mcpOAuthClient';
-export { AUDIT_READER_TOKEN, auditTrail, settledAuditEvents } from './audit';
+export {
+  AUDIT_READER_TOKEN,
+  auditTrail,
+  capturingRootLogger,
+  settledAuditEvents,
+} from './audit';

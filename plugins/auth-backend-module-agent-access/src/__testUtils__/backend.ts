@@ -9,12 +9,7 @@ import { authServiceFactory } from '@backstage/backend-defaults/auth';
 import { httpAuthServiceFactory } from '@backstage/backend-defaults/httpAuth';
 import { permissionsServiceFactory } from '@backstage/backend-defaults/permissions';
 import { userInfoServiceFactory } from '@backstage/backend-defaults/userInfo';
-import {
-  BackendFeature,
-  coreServices,
-  createServiceFactory,
-  LoggerService,
-} from '@backstage/backend-plugin-api';
+import { BackendFeature } from '@backstage/backend-plugin-api';
 import { mockServices, startTestBackend } from '@backstage/backend-test-utils';
 import { Entity } from '@backstage/catalog-model';
 import authPlugin from '@backstage/plugin-auth-backend';
@@ -85,45 +80,6 @@ export function agentTestEntities(): Entity[] {
   ];
 }
 
-const serialise = (value: unknown): unknown =>
-  value instanceof Error
-    ? { name: value.name, message: value.message, stack: value.stack }
-    : value;
-
-/** A logger that keeps every line, child fields included, as JSON. */
-class CapturingLogger implements LoggerService {
-  constructor(
-    readonly lines: string[],
-    private readonly fields: Record<string, unknown> = {},
-  ) {}
-  #log(level: string, message: string, meta?: Error | object) {
-    const extra =
-      meta instanceof Error
-        ? { error: serialise(meta) }
-        : Object.fromEntries(
-            Object.entries(meta ?? {}).map(([k, v]) => [k, serialise(v)]),
-          );
-    this.lines.push(
-      JSON.stringify({ level, message, ...this.fields, ...extra }),
-    );
-  }
-  error(message: string, meta?: Error | object) {
-    this.#log('error', message, meta);
-  }
-  warn(message: string, meta?: Error | object) {
-    this.#log('warn', message, meta);
-  }
-  info(message: string, meta?: Error | object) {
-    this.#log('info', message, meta);
-  }
-  debug(message: string, meta?: Error | object) {
-    this.#log('debug', message, meta);
-  }
-  child(meta: object): LoggerService {
-    return new CapturingLogger(this.lines, { ...this.fields, ...meta });
-  }
-}
-
 /**
  * Starts the backend; `agentClientIds` are the exact client metadata URLs
  * allowed (as production would list them), `features` extra modules.
@@ -144,24 +100,16 @@ export async function startAgentBackend(options: {
   auditTrail?: boolean;
 }) {
   const { emulator, agentClientIds } = options;
-  const trail = options.auditTrail ? portalAuditTrail() : undefined;
-  const logLines: string[] = [];
+  const trail = options.auditTrail
+    ? portalAuditTrail({ captureLogs: true })
+    : undefined;
   const backend = await startTestBackend({
     features: [
       authServiceFactory,
       httpAuthServiceFactory,
       userInfoServiceFactory,
       permissionsServiceFactory,
-      ...(trail
-        ? [
-            ...trail.features,
-            createServiceFactory({
-              service: coreServices.rootLogger,
-              deps: {},
-              factory: () => new CapturingLogger(logLines),
-            }),
-          ]
-        : []),
+      ...(trail ? trail.features : []),
       mockServices.rootConfig.factory({
         data: {
           app: { baseUrl: 'http://localhost:3000' },
@@ -216,5 +164,9 @@ export async function startAgentBackend(options: {
     ],
   });
   const port = (backend.server.address() as { port: number }).port;
-  return { backend, baseUrl: `http://localhost:${port}`, logLines };
+  return {
+    backend,
+    baseUrl: `http://localhost:${port}`,
+    logLines: trail?.logLines ?? [],
+  };
 }

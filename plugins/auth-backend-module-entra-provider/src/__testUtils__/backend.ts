@@ -11,7 +11,6 @@ import {
   AuditorServiceCreateEventOptions,
   coreServices,
   createServiceFactory,
-  LoggerService,
   ServiceFactory,
 } from '@backstage/backend-plugin-api';
 import { mockServices, startTestBackend } from '@backstage/backend-test-utils';
@@ -90,45 +89,6 @@ export function seedEntities(
   return [...userEntities, ...groupEntities];
 }
 
-const serialise = (value: unknown): unknown =>
-  value instanceof Error
-    ? { name: value.name, message: value.message, stack: value.stack }
-    : value;
-
-/** A logger that keeps every line, child fields included, as JSON. */
-class CapturingLogger implements LoggerService {
-  constructor(
-    readonly lines: string[],
-    private readonly fields: Record<string, unknown> = {},
-  ) {}
-  #log(level: string, message: string, meta?: Error | object) {
-    const extra =
-      meta instanceof Error
-        ? { error: serialise(meta) }
-        : Object.fromEntries(
-            Object.entries(meta ?? {}).map(([k, v]) => [k, serialise(v)]),
-          );
-    this.lines.push(
-      JSON.stringify({ level, message, ...this.fields, ...extra }),
-    );
-  }
-  error(message: string, meta?: Error | object) {
-    this.#log('error', message, meta);
-  }
-  warn(message: string, meta?: Error | object) {
-    this.#log('warn', message, meta);
-  }
-  info(message: string, meta?: Error | object) {
-    this.#log('info', message, meta);
-  }
-  debug(message: string, meta?: Error | object) {
-    this.#log('debug', message, meta);
-  }
-  child(meta: object): LoggerService {
-    return new CapturingLogger(this.lines, { ...this.fields, ...meta });
-  }
-}
-
 /**
  * Starts the auth plugin with this module against the emulator. With
  * `auditTrail`, `logLines` holds every line the backend logged (audit
@@ -155,23 +115,15 @@ export async function startAuthBackend(
     auditTrail?: boolean;
   } = {},
 ) {
-  const trail = options.auditTrail ? portalAuditTrail() : undefined;
-  const logLines: string[] = [];
+  const trail = options.auditTrail
+    ? portalAuditTrail({ captureLogs: true })
+    : undefined;
   const backend = await startTestBackend({
     features: [
       ...(options.database ? [options.database] : []),
       ...(options.auditor ? [options.auditor] : []),
       ...(trail
-        ? [
-            authServiceFactory,
-            httpAuthServiceFactory,
-            ...trail.features,
-            createServiceFactory({
-              service: coreServices.rootLogger,
-              deps: {},
-              factory: () => new CapturingLogger(logLines),
-            }),
-          ]
+        ? [authServiceFactory, httpAuthServiceFactory, ...trail.features]
         : []),
       authPlugin,
       authModuleEntraProvider,
@@ -189,7 +141,11 @@ export async function startAuthBackend(
     ],
   });
   const port = (backend.server.address() as { port: number }).port;
-  return { backend, baseUrl: `http://localhost:${port}`, logLines };
+  return {
+    backend,
+    baseUrl: `http://localhost:${port}`,
+    logLines: trail?.logLines ?? [],
+  };
 }
 
 export { cookieHeader, readPopupResponse };

@@ -21,9 +21,7 @@ import {
   BackendFeature,
   coreServices,
   createBackendModule,
-  createServiceFactory,
   DatabaseService,
-  LoggerService,
 } from '@backstage/backend-plugin-api';
 import { mockServices, startTestBackend } from '@backstage/backend-test-utils';
 import { Entity } from '@backstage/catalog-model';
@@ -35,6 +33,7 @@ import scaffolderPlugin from '@backstage/plugin-scaffolder-backend';
 import type { EntraEmulator } from '@internal/entra-emulator';
 import {
   auditTrail as portalAuditTrail,
+  capturingRootLogger,
   emulatorAuthConfig,
   fixedEntityProvider,
   signIn as signInAsBrowser,
@@ -169,45 +168,6 @@ export const OWNERSHIP_POLICY = {
   },
 };
 
-const serialise = (value: unknown): unknown =>
-  value instanceof Error
-    ? { name: value.name, message: value.message, stack: value.stack }
-    : value;
-
-/** A logger that keeps every line, child metadata included, as JSON. */
-class CapturingLogger implements LoggerService {
-  constructor(
-    readonly lines: string[],
-    private readonly fields: Record<string, unknown> = {},
-  ) {}
-  #log(level: string, message: string, meta?: Error | object) {
-    const extra =
-      meta instanceof Error
-        ? { error: serialise(meta) }
-        : Object.fromEntries(
-            Object.entries(meta ?? {}).map(([k, v]) => [k, serialise(v)]),
-          );
-    this.lines.push(
-      JSON.stringify({ level, message, ...this.fields, ...extra }),
-    );
-  }
-  error(message: string, meta?: Error | object) {
-    this.#log('error', message, meta);
-  }
-  warn(message: string, meta?: Error | object) {
-    this.#log('warn', message, meta);
-  }
-  info(message: string, meta?: Error | object) {
-    this.#log('info', message, meta);
-  }
-  debug(message: string, meta?: Error | object) {
-    this.#log('debug', message, meta);
-  }
-  child(meta: object): LoggerService {
-    return new CapturingLogger(this.lines, { ...this.fields, ...meta });
-  }
-}
-
 /**
  * A deploy target in front of the emulator's deploy API that keeps the
  * bearer tokens it received, so a test knows every on-behalf-of token the
@@ -281,10 +241,11 @@ export async function startDeployBackend(options: {
 }) {
   const { emulator, deployUrl, provider = {}, orgIngestion } = options;
   const trail = options.auditTrail ? portalAuditTrail() : undefined;
+  // Every line, with or without the trail: tests search them for tokens.
+  const logLines: string[] = [];
   const fixedEntities = orgIngestion
     ? DEPLOY_TEST_ENTITIES.filter(e => e.kind !== 'User' && e.kind !== 'Group')
     : DEPLOY_TEST_ENTITIES;
-  const logLines: string[] = [];
   let scaffolderDatabase: DatabaseService | undefined;
   const backend = await startTestBackend({
     features: [
@@ -293,11 +254,7 @@ export async function startDeployBackend(options: {
       userInfoServiceFactory,
       permissionsServiceFactory,
       ...(trail ? trail.features : [auditorServiceFactory]),
-      createServiceFactory({
-        service: coreServices.rootLogger,
-        deps: {},
-        factory: () => new CapturingLogger(logLines),
-      }),
+      capturingRootLogger(logLines),
       mockServices.rootConfig.factory({
         data: {
           app: { baseUrl: 'http://localhost:3000' },
