@@ -17,6 +17,7 @@ import {
   PipelineKey,
   startTestEmulator,
 } from '@internal/entra-emulator/testUtils';
+import { settledAuditEvents } from '@internal/portal-test-utils';
 import { generateKeyPair, SignJWT } from 'jose';
 import { LogRecord } from './__testUtils__/recordingLogger';
 import { startPipelineBackend } from './__testUtils__/pipelineBackend';
@@ -206,6 +207,71 @@ describe('a pipeline calling the portal with its Entra app token', () => {
       path: '/api/catalog/refresh',
       status: 403,
     });
+  });
+
+  it('is stored in the audit trail as the pipeline: its service principal, app id and tenant', async () => {
+    const from = new Date().toISOString();
+    const person = 'user:default/app-payments-pipeline';
+    expect(
+      (
+        await refresh(
+          tokens['payments-pipeline'],
+          'component:default/payments-service',
+        )
+      ).status,
+    ).toBe(200);
+    expect(
+      (
+        await refresh(
+          tokens['payments-pipeline'],
+          'component:default/search-service',
+        )
+      ).status,
+    ).toBe(403);
+    const actor = {
+      kind: 'pipeline',
+      entityRef: person,
+      appId: payments.appId,
+      oid: payments.servicePrincipalId,
+      tid: emulator.tenantId,
+    };
+
+    const refreshed = await settledAuditEvents(baseUrl, {
+      action: 'catalog.entity-mutate',
+      person,
+      from,
+    });
+    expect(refreshed).toHaveLength(2);
+    expect(refreshed.map(e => [e.outcome, e.entityRefs, e.actor])).toEqual([
+      [
+        'failed',
+        ['component:default/search-service'],
+        expect.objectContaining(actor),
+      ],
+      [
+        'succeeded',
+        ['component:default/payments-service'],
+        expect.objectContaining(actor),
+      ],
+    ]);
+    const denied = await settledAuditEvents(baseUrl, {
+      action: 'permission.permission-denied',
+      person,
+      from,
+    });
+    expect(denied).toHaveLength(1);
+    expect(denied[0]).toMatchObject({
+      actor,
+      meta: {
+        permission: 'catalog.entity.refresh',
+        resourceRef: 'component:default/search-service',
+        rule: 'IS_ENTITY_OWNER',
+      },
+    });
+    // the app token is in none of it
+    const stored = JSON.stringify([...refreshed, ...denied]);
+    expect(stored).not.toContain(tokens['payments-pipeline']);
+    expect(stored).not.toMatch(/eyJ[\w-]+\.[\w-]+\./);
   });
 
   it('exchanges a token once and reuses the result while it is valid', async () => {

@@ -3,7 +3,7 @@
  * for the pipeline acceptance tests: the root HTTP router configured as
  * packages/backend/src/index.ts does (entra-app middleware),
  * real auth (this module, Entra sign-in), catalog, permission backend and
- * ownership policy, against the Entra emulator. Users, groups and service
+ * ownership policy, the audit trail, against the Entra emulator. Users, groups and service
  * principals come from the real org ingestion reading the emulator's Graph;
  * `entities` adds what a catalog has besides (components). SQLite in memory.
  */
@@ -18,6 +18,7 @@ import catalogPlugin from '@backstage/plugin-catalog-backend';
 import permissionPlugin from '@backstage/plugin-permission-backend';
 import type { EntraEmulator } from '@internal/entra-emulator';
 import {
+  auditTrail,
   emulatorAuthConfig,
   fixedEntityProvider,
 } from '@internal/portal-test-utils';
@@ -54,9 +55,11 @@ export async function startPipelineBackend(options: {
   const port = await freePort();
   const baseUrl = `http://127.0.0.1:${port}`;
   const logs = recordingRootLogger();
+  const trail = auditTrail();
   const backend = createBackend();
   for (const feature of [
     logs.factory,
+    ...trail.features,
     // As packages/backend/src/index.ts configures it.
     rootHttpRouterServiceFactory({
       configure(context) {
@@ -71,6 +74,7 @@ export async function startPipelineBackend(options: {
           baseUrl,
           listen: { port, host: '127.0.0.1' },
           database: { client: 'better-sqlite3', connection: ':memory:' },
+          auth: trail.config.backend.auth,
           ...(options.readableHosts && {
             reading: {
               allow: options.readableHosts.map(host => ({ host })),
@@ -109,6 +113,7 @@ export async function startPipelineBackend(options: {
           enabled: true,
           ownershipPolicy: options.ownershipPolicy,
         },
+        audit: trail.config.audit,
       },
     }),
     authPlugin,
