@@ -100,19 +100,17 @@ function denialsOf(
   const items = (answer as { items?: AnswerItem[] } | undefined)?.items;
   // Anything but an answer to every item is an error response: the only
   // denials in it are the policy's refusals (the person counts as signed
-  // out), which fail the whole request with a 403.
+  // out), which fail the whole request with a 403. The backend answers at
+  // the first refusal, while the policy may still be deciding the other
+  // items, so every item of the request is recorded as refused by it.
   if (!Array.isArray(items) || items.length !== requested.length) {
-    return slots.flatMap((slot, i) =>
-      slot.refused
-        ? [
-            {
-              ...describeItem(requested[i], slot.permission),
-              rule: 'signed-out',
-              error: slot.refused,
-            },
-          ]
-        : [],
-    );
+    const refused = slots.find(slot => slot.refused)?.refused;
+    if (!refused) return [];
+    return requested.map((item, i) => ({
+      ...describeItem(item, slots[i]?.permission),
+      rule: 'signed-out',
+      error: refused,
+    }));
   }
   const ordered = slots.length === requested.length;
   return items.flatMap((item, i) => {
