@@ -30,9 +30,9 @@ import {
   startAgentClientHost,
 } from '@internal/portal-test-utils';
 import {
-  CATALOG_READER_TOKEN,
   signIn,
   startDeployBackend,
+  waitForStitched,
 } from './__testUtils__/backend';
 
 const CARLA = '5a9214bd-9425-4fb9-9a9d-bbdfb8789017';
@@ -105,33 +105,12 @@ describe('an MCP agent deploying as the person', () => {
       },
     });
     authDb = await authDatabase!.getClient();
-    const deadline = Date.now() + 45_000;
-    for (;;) {
-      const res = await fetch(
-        `${portal.baseUrl}/api/catalog/entities/by-refs`,
-        {
-          method: 'POST',
-          headers: {
-            'content-type': 'application/json',
-            authorization: `Bearer ${CATALOG_READER_TOKEN}`,
-          },
-          body: JSON.stringify({
-            entityRefs: [
-              DEPLOY_TEMPLATE,
-              SERVICE,
-              'user:default/carla.chen',
-              'user:default/dev.patel',
-            ],
-          }),
-        },
-      ).then(
-        r => r.json(),
-        () => undefined,
-      );
-      if (res?.items?.every((e: any) => e?.relations?.length)) break;
-      if (Date.now() > deadline) throw new Error('Catalog never settled');
-      await new Promise(r => setTimeout(r, 250));
-    }
+    await waitForStitched(portal.baseUrl, [
+      DEPLOY_TEMPLATE,
+      SERVICE,
+      'user:default/carla.chen',
+      'user:default/dev.patel',
+    ]);
     tokens.carla = await signIn(portal.baseUrl, UPN.carla);
     tokens.dev = await signIn(portal.baseUrl, UPN.dev);
   });

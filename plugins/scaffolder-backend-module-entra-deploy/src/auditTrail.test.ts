@@ -23,6 +23,8 @@ import {
   signIn,
   startDeployBackend,
   startRecordingTarget,
+  scaffolderApi,
+  waitForStitched,
 } from './__testUtils__/backend';
 
 const CARLA = '5a9214bd-9425-4fb9-9a9d-bbdfb8789017';
@@ -50,34 +52,13 @@ describe('deploys in the stored audit trail', () => {
       deployUrl: target.url,
       auditTrail: true,
     });
-    // Sign-in and task creation need the Users, groups, the component and
-    // the template stitched; the catalog processes them in the background.
-    const deadline = Date.now() + 45_000;
-    for (;;) {
-      const res = await fetch(
-        `${portal.baseUrl}/api/catalog/entities/by-refs`,
-        {
-          method: 'POST',
-          headers: {
-            'content-type': 'application/json',
-            authorization: `Bearer ${CATALOG_READER_TOKEN}`,
-          },
-          body: JSON.stringify({
-            entityRefs: [
-              DEPLOY_TEMPLATE,
-              SERVICE,
-              'user:default/carla.chen',
-              'user:default/dev.patel',
-              'group:default/production-deployers',
-            ],
-          }),
-        },
-      ).catch(() => undefined);
-      const body = await res?.json().catch(() => undefined);
-      if (body?.items?.every((e: any) => e?.relations?.length)) break;
-      if (Date.now() > deadline) throw new Error('Catalog never settled');
-      await new Promise(r => setTimeout(r, 250));
-    }
+    await waitForStitched(portal.baseUrl, [
+      DEPLOY_TEMPLATE,
+      SERVICE,
+      'user:default/carla.chen',
+      'user:default/dev.patel',
+      'group:default/production-deployers',
+    ]);
     backstageToken.carla = await signIn(
       portal.baseUrl,
       'carla.chen@contoso.example',
@@ -95,22 +76,7 @@ describe('deploys in the stored audit trail', () => {
     await emulator?.close();
   });
 
-  const api = async (
-    who: 'carla' | 'dev',
-    method: string,
-    path: string,
-    body?: unknown,
-  ) => {
-    const res = await fetch(`${portal.baseUrl}/api/scaffolder${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${backstageToken[who]}`,
-        ...(body ? { 'content-type': 'application/json' } : {}),
-      },
-      body: body ? JSON.stringify(body) : undefined,
-    });
-    return { status: res.status, body: await res.json().catch(() => null) };
-  };
+  const api = scaffolderApi(() => portal.baseUrl, backstageToken);
 
   /** Starts the deploy template as `who`, with `token` delegated; waits for the end. */
   async function deploy(

@@ -18,10 +18,11 @@ import {
   startTestEmulator,
 } from '@internal/entra-emulator/testUtils';
 import {
-  CATALOG_READER_TOKEN,
   signIn,
   startDeployBackend,
   startRecordingTarget,
+  scaffolderApi,
+  waitForStitched,
 } from './__testUtils__/backend';
 
 const CARLA = '5a9214bd-9425-4fb9-9a9d-bbdfb8789017';
@@ -46,45 +47,16 @@ describe('deploys carrying the initiator’s Entra identity', () => {
     emulator = await startTestEmulator();
     target = await startRecordingTarget(emulator);
     portal = await startDeployBackend({ emulator, deployUrl: target.url });
-    // Org and template entities are processed in the background: sign-in
-    // needs the Users, task creation the templates.
-    const deadline = Date.now() + 45_000;
-    const settle = async <T>(attempt: () => Promise<T | undefined>) => {
-      for (;;) {
-        const result = await attempt().catch(() => undefined);
-        if (result !== undefined) return result;
-        if (Date.now() > deadline) throw new Error('Catalog never settled');
-        await new Promise(r => setTimeout(r, 250));
-      }
-    };
-    // Sign-in takes the ownership refs from the catalog, so it waits until
-    // Users, groups, the component and the templates are stitched.
-    await settle(async () => {
-      const res = await fetch(
-        `${portal.baseUrl}/api/catalog/entities/by-refs`,
-        {
-          method: 'POST',
-          headers: {
-            'content-type': 'application/json',
-            authorization: `Bearer ${CATALOG_READER_TOKEN}`,
-          },
-          body: JSON.stringify({
-            entityRefs: [
-              DEPLOY_TEMPLATE,
-              PIPELINE_TEMPLATE,
-              COMPUTED_ENVIRONMENT_TEMPLATE,
-              SERVICE,
-              'user:default/carla.chen',
-              'user:default/dev.patel',
-              'user:default/rosa.ruiz',
-              'group:default/production-deployers',
-            ],
-          }),
-        },
-      );
-      const body = await res.json();
-      return body?.items?.every((e: any) => e?.relations?.length) || undefined;
-    });
+    await waitForStitched(portal.baseUrl, [
+      DEPLOY_TEMPLATE,
+      PIPELINE_TEMPLATE,
+      COMPUTED_ENVIRONMENT_TEMPLATE,
+      SERVICE,
+      'user:default/carla.chen',
+      'user:default/dev.patel',
+      'user:default/rosa.ruiz',
+      'group:default/production-deployers',
+    ]);
     backstageToken.carla = await signIn(
       portal.baseUrl,
       'carla.chen@contoso.example',
@@ -105,22 +77,7 @@ describe('deploys carrying the initiator’s Entra identity', () => {
     await emulator?.close();
   });
 
-  const api = async (
-    who: 'carla' | 'dev' | 'rosa',
-    method: string,
-    path: string,
-    body?: unknown,
-  ) => {
-    const res = await fetch(`${portal.baseUrl}/api/scaffolder${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${backstageToken[who]}`,
-        ...(body ? { 'content-type': 'application/json' } : {}),
-      },
-      body: body ? JSON.stringify(body) : undefined,
-    });
-    return { status: res.status, body: await res.json().catch(() => null) };
-  };
+  const api = scaffolderApi(() => portal.baseUrl, backstageToken);
 
   /** Runs a template as `who` with `token` as the delegated token; waits for the end. */
   async function run(

@@ -377,3 +377,55 @@ export async function startDeployBackend(options: {
 export async function signIn(baseUrl: string, upn: string): Promise<string> {
   return (await signInAsBrowser(baseUrl, upn)).token;
 }
+
+/**
+ * Waits until the catalog has stitched every one of `entityRefs` (each has
+ * its relations): sign-in takes ownership refs from the catalog and task
+ * creation needs the templates, and the catalog processes them in the
+ * background after the backend starts.
+ */
+export async function waitForStitched(
+  baseUrl: string,
+  entityRefs: string[],
+  timeoutMs = 45_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const body = await fetch(`${baseUrl}/api/catalog/entities/by-refs`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        authorization: `Bearer ${CATALOG_READER_TOKEN}`,
+      },
+      body: JSON.stringify({ entityRefs }),
+    })
+      .then(r => r.json())
+      .catch(() => undefined);
+    if (body?.items?.every((e: any) => e?.relations?.length)) return;
+    if (Date.now() > deadline) throw new Error('Catalog never settled');
+    await new Promise(r => setTimeout(r, 250));
+  }
+}
+
+/**
+ * Calls the scaffolder's API as one of the signed-in people of `tokens`;
+ * answers the status and the JSON body (null when there is none).
+ * `baseUrl` is asked at each call: suites define the helper before their
+ * backend starts.
+ */
+export function scaffolderApi<Who extends string>(
+  baseUrl: () => string,
+  tokens: Record<Who, string>,
+) {
+  return async (who: Who, method: string, route: string, body?: unknown) => {
+    const res = await fetch(`${baseUrl()}/api/scaffolder${route}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${tokens[who]}`,
+        ...(body ? { 'content-type': 'application/json' } : {}),
+      },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    return { status: res.status, body: await res.json().catch(() => null) };
+  };
+}
